@@ -1,0 +1,139 @@
+// dontpanic doctor — is this machine ready for the labs, and what will limit its numbers?
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/history.hpp"
+#include "core/machine.hpp"
+#include "core/process.hpp"
+#include "core/table.hpp"
+
+#if defined(DP_HAVE_GPU)
+#include "gpu/devices.hpp"
+#endif
+
+namespace dp::cli {
+
+namespace {
+
+struct Item {
+  std::string name;
+  std::string status;  // "ok", "warn" (works, numbers or features limited), "missing"
+  std::string detail;
+  std::string fix;     // one actionable line when not ok
+  bool required = false;
+};
+
+std::string cache_summary(const MachineInfo& m) {
+  std::string s;
+  for (const auto& c : m.caches) {
+    if (c.kind == "instruction") continue;
+    s += fmt::format("{}L{} {}{}", s.empty() ? "" : ", ", c.level, format_bytes(c.bytes),
+                     c.shared_by_cpus > 1 ? fmt::format(" (shared by {} CPUs)", c.shared_by_cpus) : "");
+  }
+  return s;
+}
+
+std::vector<Item> gpu_items(nlohmann::json& gpus) {
+  std::vector<Item> items;
+#if defined(DP_HAVE_GPU)
+  const auto devices = gpu::list_devices();
+  for (const auto& d : devices) gpus.push_back(gpu::to_json(d));
+  if (devices.empty() || !devices.front().error.empty()) {
+    const std::string why = devices.empty() ? "no Vulkan device found" : devices.front().error;
+    items.push_back({"Vulkan", "warn", why,
+                     "GPU labs will be skipped; install lavapipe: sudo apt-get install mesa-vulkan-drivers", false});
+  } else {
+    for (const auto& d : devices)
+      items.push_back({"Vulkan device", "ok", gpu::describe(d), "", false});
+  }
+#else
+  (void)gpus;
+  items.push_back({"Vulkan", "warn", "this build has no Vulkan support (libvulkan-dev or shaderc missing at build time)",
+                   "install them with tools/setup and rebuild; GPU labs are skipped until then", false});
+#endif
+  return items;
+}
+
+int doctor(bool json_out) {
+  const MachineInfo m = MachineInfo::detect();
+  std::vector<Item> items;
+  items.push_back({"CPU", m.cpu.empty() ? "missing" : "ok",
+                   fmt::format("{} — {} cores, {} threads", m.cpu, m.cores, m.threads),
+                   "cannot read /proc/cpuinfo; labs cannot describe the machine", true});
+  items.push_back({"caches", m.caches.empty() ? "missing" : "ok", cache_summary(m),
+                   "cannot read /sys/devices/system/cpu/cpu0/cache; cache labs need the sizes", true});
+  items.push_back({"memory", m.memory_bytes ? "ok" : "missing", format_bytes(m.memory_bytes),
+                   "cannot read /proc/meminfo", true});
+  items.push_back({"OS", "ok", fmt::format("{}, {}", m.os, m.kernel), "", false});
+  const bool debug_build = m.build.find("Release") == std::string::npos;
+  items.push_back({"build", debug_build ? "warn" : "ok", fmt::format("{}, {}", m.compiler, m.build),
+                   "this is not a Release build, so timings mean little; use build/release/dontpanic", false});
+  if (m.governor.empty())
+    items.push_back({"CPU governor", "ok", "not exposed by the kernel (common in virtual machines)", "", false});
+  else
+    items.push_back({"CPU governor", m.governor == "performance" ? "ok" : "warn", m.governor,
+                     "a power-saving governor makes numbers noisy; for stable timings: "
+                     "sudo cpupower frequency-set -g performance", false});
+  const bool busy = m.load_average > 0.5 * m.threads;
+  items.push_back({"load", busy ? "warn" : "ok",
+                   fmt::format("1-minute load average {:.2f} on {} threads", m.load_average, m.threads),
+                   "the machine is busy: close other programs, or expect noisy numbers", false});
+  try {
+    History history(History::default_path());
+    items.push_back({"history", "ok", history.path(), "", true});
+  } catch (const Error& e) {
+    items.push_back({"history", "missing", e.what(), "fix the history file, or set XDG_DATA_HOME to a writable folder", true});
+  }
+  const auto gnuplot = find_program("gnuplot");
+  items.push_back({"gnuplot", gnuplot ? "ok" : "warn", gnuplot ? *gnuplot : "not found",
+                   "plots are skipped (JSON is still written); install: sudo apt-get install gnuplot-nox", false});
+  nlohmann::json gpus = nlohmann::json::array();
+  for (auto& item : gpu_items(gpus)) items.push_back(std::move(item));
+  const auto torch = find_python_with_torch();
+  items.push_back({"python3 + torch", torch ? "ok" : "warn",
+                   torch ? fmt::format("{} (torch {})", torch->interpreter, torch->torch_version) : "no python3 that can import torch",
+                   "PyTorch peer comparisons are skipped; install: sudo apt-get install python3-torch libopenblas0-pthread", false});
+
+  bool ready = true;
+  for (const auto& item : items)
+    if (item.required && item.status == "missing") ready = false;
+
+  if (json_out) {
+    nlohmann::json j{{"ready", ready}, {"machine", m}, {"gpus", gpus}, {"items", nlohmann::json::array()}};
+    for (const auto& i : items)
+      j["items"].push_back({{"name", i.name}, {"status", i.status}, {"detail", i.detail},
+                            {"fix", i.status == "ok" ? "" : i.fix}, {"required", i.required}});
+    std::cout << j.dump(2) << '\n';
+  } else {
+    Table table({"part", "status", "detail"});
+    for (const auto& i : items) table.add_row({i.name, i.status, i.detail});
+    table.print(std::cout);
+    bool any = false;
+    for (const auto& i : items) {
+      if (i.status == "ok") continue;
+      if (!any) std::cout << "\nwhat to do:\n";
+      any = true;
+      std::cout << fmt::format("  {} {}: {}\n", i.required ? "[required]" : "[optional]", i.name, i.fix);
+    }
+    std::cout << (ready ? "\nready: every required part is there.\n"
+                        : "\nnot ready: fix the required parts above.\n");
+  }
+  return ready ? kOk : kNotReady;
+}
+
+}  // namespace
+
+void add_doctor_command(CLI::App& app, CliState& state) {
+  auto json_out = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("doctor", "Is this machine ready? CPU, caches, memory, GPU, tools, and what adds noise");
+  cmd->add_flag("--json", *json_out, "Print JSON instead of a table");
+  cmd->callback([json_out, &state] { state.action = [json_out] { return doctor(*json_out); }; });
+}
+
+}  // namespace dp::cli

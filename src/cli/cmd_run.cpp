@@ -1,0 +1,176 @@
+// dontpanic run <lab>... — measure, print the table, write JSON and SVG, keep history.
+// dontpanic tour          — every lab up to a level (1 by default), quick unless --full.
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/lab.hpp"
+#include "core/runner.hpp"
+
+namespace dp::cli {
+
+namespace {
+
+struct RunCliOptions {
+  std::vector<std::string> labs;
+  bool quick = false;
+  std::vector<std::string> params;
+  int repetitions = 0;
+  std::string json;
+  std::string plot = "svg";
+  std::string out = "results";
+  std::string gpu;
+};
+
+enum class LabStatus { passed, failed, skipped, error };
+
+struct LabReport {
+  std::string id;
+  LabStatus status;
+  std::string detail;
+  std::vector<std::string> files;
+};
+
+LabReport run_one(const LabDef& lab, const RunOptions& options) {
+  LabReport report{lab.info.id, LabStatus::error, {}, {}};
+  try {
+    auto outcome = run_lab(lab, options, std::cout);
+    for (const auto& w : outcome.warnings) std::cerr << "warning: " << w << '\n';
+    report.files = outcome.files;
+    report.status = outcome.checks_passed ? LabStatus::passed : LabStatus::failed;
+    if (!outcome.checks_passed) report.detail = "a check against the reference failed (see checks above)";
+  } catch (const Unavailable& e) {
+    report.status = LabStatus::skipped;
+    report.detail = e.what();
+    std::cerr << fmt::format("skipped {}: {}\n", lab.info.id, e.what());
+  } catch (const Error& e) {
+    report.detail = e.what();
+    std::cerr << fmt::format("error in {}: {}\n", lab.info.id, e.what());
+  }
+  std::cout.flush();
+  return report;
+}
+
+RunOptions make_options(const RunCliOptions& o) {
+  RunOptions options;
+  options.quick = o.quick;
+  options.assignments = o.params;
+  if (o.repetitions != 0) options.repetitions = o.repetitions;
+  options.json_path = o.json;
+  options.out_dir = o.out;
+  options.plot = parse_plot_mode(o.plot);
+  return options;
+}
+
+int run(const RunCliOptions& o) {
+  std::vector<const LabDef*> labs;
+  for (const auto& id : o.labs) {
+    const LabDef* lab = find_lab(id);
+    if (lab == nullptr) throw Error(unknown_lab_message(id));
+    labs.push_back(lab);
+  }
+  if (labs.size() > 1 && !o.json.empty())
+    throw Error("--json FILE takes a single lab; with several labs each JSON goes to --out DIR as <lab>.json");
+  const RunOptions options = make_options(o);
+  if (o.repetitions != 0 && (o.repetitions < 1 || o.repetitions > 1000))
+    throw Error(fmt::format("--repetitions {} is out of range; use 1 to 1000", o.repetitions));
+  // Validate every lab's parameters before measuring anything.
+  for (const auto* lab : labs) Params::resolve(lab->params, options.quick, options.assignments);
+  if (!o.gpu.empty()) setenv("DONTPANIC_GPU", o.gpu.c_str(), 1);
+
+  if (labs.size() == 1) {
+    // A single lab: errors propagate to main() with their own exit codes.
+    auto outcome = run_lab(*labs.front(), options, std::cout);
+    for (const auto& w : outcome.warnings) std::cerr << "warning: " << w << '\n';
+    std::cout << "\nwrote: " << fmt::format("{}", fmt::join(outcome.files, ", ")) << '\n';
+    if (!outcome.checks_passed) {
+      std::cerr << "dontpanic: a check against the reference failed; the numbers above are not trustworthy\n";
+      return kCheckFailed;
+    }
+    return kOk;
+  }
+  int exit_code = kOk;
+  for (const auto* lab : labs) {
+    const auto report = run_one(*lab, options);
+    if (report.status == LabStatus::failed) exit_code = std::max(exit_code, int{kCheckFailed});
+    if (report.status == LabStatus::error) exit_code = kUsage;
+  }
+  return exit_code;
+}
+
+struct TourOptions {
+  bool full = false;
+  int level = 1;
+  std::string out = "results";
+  std::string plot = "svg";
+};
+
+int tour(const TourOptions& o) {
+  check_level(o.level, "--level");
+  RunCliOptions base;
+  base.quick = !o.full;
+  base.out = o.out;
+  base.plot = o.plot;
+  const RunOptions options = make_options(base);
+
+  std::vector<LabReport> reports;
+  for (const auto& lab : registry()) {
+    if (lab.info.level > o.level || !lab.info.tracks.empty()) continue;
+    reports.push_back(run_one(lab, options));
+    std::cout << '\n';
+  }
+  std::cout << fmt::format("== tour summary: level {} labs, {} mode\n", o.level, o.full ? "full" : "quick");
+  int exit_code = kOk;
+  for (const auto& r : reports) {
+    const char* label = r.status == LabStatus::passed ? "ok"
+                        : r.status == LabStatus::failed ? "CHECK FAILED"
+                        : r.status == LabStatus::skipped ? "skipped" : "ERROR";
+    std::cout << fmt::format("  {:<22} {}{}\n", r.id, label, r.detail.empty() ? "" : ": " + r.detail);
+    if (r.status == LabStatus::failed) exit_code = std::max(exit_code, int{kCheckFailed});
+    if (r.status == LabStatus::error) exit_code = kUsage;
+  }
+  const auto dir = std::filesystem::absolute(o.out).lexically_normal().string();
+  std::cout << fmt::format(
+      "\nResults are in {}: one <lab>.json per lab (every number, with the machine that produced "
+      "it) and <lab>-<plot>.svg plots you can open in a browser.\n"
+      "Read next: guide/docs/index.md, then each lab's page (dontpanic list shows the paths).\n"
+      "Past runs: dontpanic history <lab>. Full sizes (slower, smoother curves): ./run --full\n",
+      dir);
+  return exit_code;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, CliState& state) {
+  auto o = std::make_shared<RunCliOptions>();
+  auto* cmd = app.add_subcommand("run", "Run labs: measure, print a table, write JSON and SVG plots, record history");
+  cmd->add_option("lab", o->labs, "Lab ids (see `dontpanic list`)")->required();
+  cmd->add_flag("--quick", o->quick, "Small sizes and few repetitions (seconds, not minutes)");
+  cmd->add_option("--param", o->params, "Set a lab parameter, name=value (repeatable)");
+  cmd->add_option("--repetitions", o->repetitions, "Repetitions per measurement (1-1000)");
+  cmd->add_option("--json", o->json, "Write the result JSON here (default: <out>/<lab>.json)");
+  cmd->add_option("--plot", o->plot, "svg (files in --out), term (text plot) or none");
+  cmd->add_option("--out", o->out, "Folder for JSON and SVG files (default: results)");
+  cmd->add_option("--gpu", o->gpu, "Vulkan device to use: a name substring or an index (see doctor)");
+  cmd->callback([o, &state] { state.action = [o] { return run(*o); }; });
+}
+
+void add_tour_command(CLI::App& app, CliState& state) {
+  auto o = std::make_shared<TourOptions>();
+  auto* cmd = app.add_subcommand("tour", "Run every common lab up to a level (the level-1 tour by default)");
+  cmd->add_flag("--full", o->full, "Full sizes instead of quick mode");
+  cmd->add_option("--level", o->level, "Highest level to include (1-5, default 1)");
+  cmd->add_option("--out", o->out, "Folder for JSON and SVG files (default: results)");
+  cmd->add_option("--plot", o->plot, "svg, term or none");
+  cmd->callback([o, &state] { state.action = [o] { return tour(*o); }; });
+}
+
+}  // namespace dp::cli

@@ -1,0 +1,37 @@
+// commands.hpp — the `dontpanic` subcommands. Each lives in its own cmd_<name>.cpp and adds
+// itself to the CLI11 app; its callback stores the action that main() runs after parsing.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace dp::cli {
+
+// Exit codes, the same for every command.
+enum Exit : int {
+  kOk = 0,
+  kCheckFailed = 1,   // a lab ran but a check against its reference failed
+  kUsage = 2,         // bad input: unknown lab, bad parameter, unwritable path ...
+  kNotReady = 3,      // doctor: a required part is missing; run: the lab cannot run here
+};
+
+struct CliState {
+  std::function<int()> action;  // set by the chosen subcommand's callback
+};
+
+void add_doctor_command(CLI::App& app, CliState& state);
+void add_list_command(CLI::App& app, CliState& state);
+void add_run_command(CLI::App& app, CliState& state);
+void add_tour_command(CLI::App& app, CliState& state);
+void add_history_command(CLI::App& app, CliState& state);
+
+// Shared validation, so every command rejects bad filters with the same words.
+void check_level(int level, const std::string& option);
+void check_module(int module, const std::string& option);
+std::vector<std::string> check_tracks(const std::vector<std::string>& tracks);  // "all" -> every track
+std::string unknown_lab_message(const std::string& id);
+
+}  // namespace dp::cli

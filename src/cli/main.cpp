@@ -1,0 +1,60 @@
+// dontpanic — the one command of the guide: doctor, list, run, tour, history.
+//
+// main() is the only place that exits: commands throw dp::Error, and here it becomes one line
+// on stderr and a non-zero exit code.
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+
+int main(int argc, char** argv) {
+  using namespace dp::cli;
+  CLI::App app{"Don't Panic: measure what your computer really does.\n"
+               "Start with `dontpanic doctor`, then `dontpanic list` and `dontpanic run <lab>`."};
+  app.name("dontpanic");
+  app.set_version_flag("--version", std::string("dontpanic ") + DP_VERSION + " (" + DP_BUILD_TYPE + ")");
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  CliState state;
+  add_doctor_command(app, state);
+  add_list_command(app, state);
+  add_run_command(app, state);
+  add_tour_command(app, state);
+  add_history_command(app, state);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --version
+  } catch (const CLI::ParseError& e) {
+    std::string commands;
+    for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+      commands += (commands.empty() ? "" : ", ") + sub->get_name();
+    if (app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-')
+      std::cerr << fmt::format("dontpanic: unknown command '{}'; the commands are: {} "
+                               "(dontpanic --help)\n", argv[1], commands);
+    else
+      std::cerr << "dontpanic: " << e.what() << " (add --help for usage)\n";
+    return kUsage;
+  }
+
+  try {
+    return state.action ? state.action() : kUsage;
+  } catch (const dp::Unavailable& e) {
+    std::cerr << "dontpanic: skipped: " << e.what() << '\n';
+    return kNotReady;
+  } catch (const dp::Error& e) {
+    std::cerr << "dontpanic: error: " << e.what() << '\n';
+    return kUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "dontpanic: internal error: " << e.what() << '\n';
+    return kUsage;
+  }
+}

@@ -1,0 +1,54 @@
+// history.hpp — every run of every lab, kept in one SQLite file.
+//
+// Where: $XDG_DATA_HOME/dontpanic/history.sqlite (default ~/.local/share/dontpanic/), or
+// $DONTPANIC_HISTORY when set (tests use that). Schema-versioned with PRAGMA user_version;
+// each run is written in one transaction, so two runs at once never lose a row.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+struct sqlite3;
+
+namespace dp {
+
+struct HistoryRow {
+  long long id = 0;
+  std::string lab;
+  std::string started_at;
+  std::string cpu;
+  std::string hostname;
+  std::string build;
+  bool quick = false;
+  bool passed = false;
+  std::vector<Headline> headlines;
+};
+
+class History {
+ public:
+  static constexpr int kSchemaVersion = 1;
+  static std::string default_path();
+
+  // Opens (creating if needed) the database. Throws dp::Error with a clear message when the
+  // file is corrupt, locked for too long, from a newer version, or cannot be created.
+  explicit History(const std::string& path);
+  ~History();
+  History(const History&) = delete;
+  History& operator=(const History&) = delete;
+
+  void record(const Result& result, bool passed);
+  std::vector<HistoryRow> runs(const std::string& lab, int limit = 50);
+  std::optional<Result> latest_result(const std::string& lab);  // newest full result, if any
+  const std::string& path() const { return path_; }
+
+ private:
+  void exec(const char* sql);
+  [[noreturn]] void fail(const std::string& doing, int code);
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace dp

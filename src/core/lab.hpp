@@ -1,0 +1,82 @@
+// lab.hpp — the lab contract: what a lab declares, what it gets when it runs, how it registers.
+//
+// A lab answers one question by measuring variants side by side. A lab file holds, in order:
+//   1. a short header block (what, how to run, which variants)
+//   2. the variants (the interesting 30 lines)
+//   3. the reference and the check
+//   4. run(): check first, then time, then fill the Result
+//   5. the registration: DP_REGISTER_LAB({ .info = {...}, .params = {...}, .run = run })
+// Everything else (timing, JSON, plots, history, the CLI) lives in src/core and src/cli.
+//
+// Index
+//   LabInfo       id, title, module, level, tracks, question, guide page, source file
+//   LabContext    what run() receives: params, quick flag, measure config, the Result to fill
+//   LabDef        info + params + run
+//   registry()    every registered lab; find_lab(), nearest_lab_id()
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/measure.hpp"
+#include "core/params.hpp"
+#include "core/result.hpp"
+
+namespace dp {
+
+inline const std::vector<std::string> kTracks = {"dl", "cg", "cv", "sp"};  // deep learning,
+                                                  // computer graphics, computer vision, signal proc.
+
+struct LabInfo {
+  std::string id;                   // kebab-case, stable: "access-patterns"
+  std::string title;                // "Access patterns: sequential, strided, random"
+  int module = 0;                   // 0..5
+  int level = 1;                    // 1..5
+  std::vector<std::string> tracks;  // subset of kTracks; empty = common to everyone
+  std::string question;             // "What does reading memory out of order cost?"
+  std::string guide_page;           // relative to guide/docs: "m1/access-patterns.md"
+  std::string source;               // relative to the repository: "src/labs/m1/access_patterns.cpp"
+  std::string requires_gpu;         // non-empty: why the lab needs a GPU (it is skipped without)
+};
+
+struct LabContext {
+  const Params& params;
+  bool quick;
+  MeasureConfig measure_config;
+  const MachineInfo& machine;
+  Result& result;
+  std::ostream& log;                // progress lines ("working set 4 KiB ...") go here
+
+  // Time `body`; shorthand for dp::measure with this run's configuration.
+  Stats measure(const std::string& name, const std::function<void()>& body) const {
+    return dp::measure(result.lab + "/" + name, body, measure_config);
+  }
+};
+
+struct LabDef {
+  LabInfo info;
+  std::vector<ParamSpec> params;
+  std::function<void(LabContext&)> run;
+};
+
+// --- the registry: the only global state in the project ---
+const std::vector<LabDef>& registry();              // sorted by module, level, id
+const LabDef* find_lab(const std::string& id);
+std::string nearest_lab_id(const std::string& id);  // for "did you mean ...?"
+
+struct LabRegistrar {
+  explicit LabRegistrar(LabDef def);
+};
+
+#define DP_LAB_CONCAT2(a, b) a##b
+#define DP_LAB_CONCAT(a, b) DP_LAB_CONCAT2(a, b)
+#define DP_REGISTER_LAB(...) \
+  static const ::dp::LabRegistrar DP_LAB_CONCAT(dp_lab_registrar_, __LINE__){::dp::LabDef __VA_ARGS__}
+
+// Levenshtein distance, for suggestions.
+std::size_t edit_distance(const std::string& a, const std::string& b);
+
+}  // namespace dp

@@ -1,0 +1,203 @@
+// access-patterns — What does reading memory out of order cost?
+//
+// We sum an array of 32-bit integers three ways and time each, for working sets from 4 KiB
+// (fits in L1) to 4x the last-level cache (only DRAM can hold it):
+//   sequential   a[0], a[1], a[2], ...              the prefetcher's favourite
+//   stride-S     a[0], a[S], a[2S], ..., then a[1], a[1+S], ...   every element, S apart
+//   random       a[perm[0]], a[perm[1]], ...        a precomputed random permutation
+// Every variant touches every element exactly once, so every sum must equal the reference.
+// With 4-byte elements and 64-byte lines, stride-16 reads one element per cache line: from then
+// on each load may need a whole line of its own.
+//
+//   dontpanic run access-patterns            full sizes (a minute or two)
+//   dontpanic run access-patterns --quick    a few sizes (seconds)
+//   --param max_kib=65536                    largest working set (default: 4x the last-level cache)
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <random>
+#include <span>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/lab.hpp"
+
+namespace {
+
+using Element = std::uint32_t;
+
+// ---------------------------------------------------------------- the variants ----------------
+
+std::uint64_t sum_sequential(std::span<const Element> a) {
+  std::uint64_t sum = 0;
+  for (Element v : a) sum += v;
+  return sum;
+}
+
+// Visits every element: first 0, S, 2S, ...; then 1, 1+S, ...; and so on for each offset.
+std::uint64_t sum_strided(std::span<const Element> a, std::size_t stride) {
+  std::uint64_t sum = 0;
+  for (std::size_t offset = 0; offset < stride; ++offset)
+    for (std::size_t i = offset; i < a.size(); i += stride) sum += a[i];
+  return sum;
+}
+
+// The order comes from `order`, a permutation of 0..n-1 made before timing starts. Note that this
+// variant also streams the 4-byte index array: the loads of `a` are the random part.
+std::uint64_t sum_random(std::span<const Element> a, std::span<const std::uint32_t> order) {
+  std::uint64_t sum = 0;
+  for (std::uint32_t i : order) sum += a[i];
+  return sum;
+}
+
+// ---------------------------------------------------------------- the reference ---------------
+
+// The simplest thing that can be right: add the elements up, one by one, in 64 bits.
+std::uint64_t reference_sum(std::span<const Element> a) {
+  return std::accumulate(a.begin(), a.end(), std::uint64_t{0});
+}
+
+// ---------------------------------------------------------------- the run ---------------------
+
+struct Variant {
+  std::string name;
+  std::size_t stride;  // 1 = sequential, 0 = random
+};
+
+std::vector<std::size_t> working_sets(std::size_t max_bytes, bool quick) {
+  // Quick mode: every 4x. Full mode: every doubling and the point halfway (x1.5) in between.
+  std::vector<std::size_t> sizes;
+  for (std::size_t bytes = 4096; bytes <= max_bytes; bytes *= quick ? 4 : 2) {
+    sizes.push_back(bytes);
+    if (!quick && bytes * 3 / 2 <= max_bytes) sizes.push_back(bytes * 3 / 2);
+  }
+  if (sizes.back() != max_bytes) sizes.push_back(max_bytes);
+  return sizes;
+}
+
+std::uint64_t run_variant(const Variant& v, std::span<const Element> a,
+                          std::span<const std::uint32_t> order) {
+  if (v.stride == 0) return sum_random(a, order);
+  if (v.stride == 1) return sum_sequential(a);
+  return sum_strided(a, v.stride);
+}
+
+// The point nearest (on a log scale) to `bytes`, for the key figures.
+const dp::Point* nearest_point(const dp::Series* s, double bytes) {
+  if (s == nullptr) return nullptr;
+  const dp::Point* best = nullptr;
+  for (const auto& p : s->points)
+    if (!best || std::abs(std::log(p.x / bytes)) < std::abs(std::log(best->x / bytes))) best = &p;
+  return best;
+}
+
+void run(dp::LabContext& ctx) {
+  const auto& machine = ctx.machine;
+  const std::size_t line_elements = static_cast<std::size_t>(machine.cache_line_bytes()) / sizeof(Element);
+  const std::uint64_t llc = machine.last_level_cache_bytes() ? machine.last_level_cache_bytes() : (8u << 20);
+  const long long max_kib_param = ctx.params.integer("max_kib");
+  const std::size_t max_bytes = max_kib_param > 0 ? static_cast<std::size_t>(max_kib_param) * 1024
+                                                  : static_cast<std::size_t>(4 * llc);
+  if (max_bytes < 4096)
+    throw dp::Error(fmt::format("max_kib={} is below the smallest working set; use 0 (auto) or at least 4", max_kib_param));
+  if (max_bytes / sizeof(Element) > UINT32_MAX)
+    throw dp::Error("max_kib is too large for 32-bit indices; use at most 16 GiB");
+
+  std::vector<Variant> variants{{"sequential", 1}};
+  const std::vector<std::size_t> strides = ctx.quick ? std::vector<std::size_t>{4, line_elements}
+                                                     : std::vector<std::size_t>{2, 4, 8, 16, 32, 64};
+  for (auto s : strides) variants.push_back({fmt::format("stride-{}", s), s});
+  if (std::find(strides.begin(), strides.end(), line_elements) == strides.end())
+    variants.push_back({fmt::format("stride-{}", line_elements), line_elements});
+  variants.push_back({"random", 0});
+
+  // One buffer of the largest size, filled with fresh random values; smaller working sets use
+  // its beginning. Values below 2^20 keep every sum far from overflow.
+  const std::size_t max_n = max_bytes / sizeof(Element);
+  std::vector<Element> data(max_n);
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_int_distribution<Element> value(0, (1u << 20) - 1);
+  for (auto& v : data) v = value(rng);
+
+  std::vector<std::size_t> mismatches(variants.size(), 0);
+  std::vector<std::string> first_mismatch(variants.size());
+  const auto sizes = working_sets(max_bytes, ctx.quick);
+  std::vector<std::uint32_t> order;
+  for (std::size_t bytes : sizes) {
+    const std::size_t n = bytes / sizeof(Element);
+    const std::span<const Element> a(data.data(), n);
+    order.resize(n);
+    std::iota(order.begin(), order.end(), 0u);
+    std::shuffle(order.begin(), order.end(), rng);
+    ctx.log << fmt::format("  working set {}\n", dp::format_bytes(bytes));
+
+    // Check first: every variant's sum must equal the reference, exactly.
+    const std::uint64_t want = reference_sum(a);
+    for (std::size_t v = 0; v < variants.size(); ++v) {
+      const std::uint64_t got = run_variant(variants[v], a, order);
+      if (got != want && mismatches[v]++ == 0)
+        first_mismatch[v] = fmt::format("at {}: got {}, want {}", dp::format_bytes(bytes), got, want);
+    }
+    // Then time. One iteration sums the whole working set once.
+    for (std::size_t v = 0; v < variants.size(); ++v) {
+      const auto stats = ctx.measure(fmt::format("{}/{}", variants[v].name, bytes), [&] {
+        benchmark::DoNotOptimize(run_variant(variants[v], a, order));
+      });
+      const double gb_per_s = static_cast<double>(bytes) / stats.median_ns;  // bytes/ns = GB/s
+      ctx.result.add_point(variants[v].name, "bytes", static_cast<double>(bytes),
+                           stats.per(static_cast<double>(n)), gb_per_s, "GB/s", "element");
+    }
+  }
+  for (std::size_t v = 0; v < variants.size(); ++v)
+    ctx.result.add_check(
+        "sum agrees: " + variants[v].name, mismatches[v] == 0,
+        mismatches[v] == 0
+            ? fmt::format("equal to the reference sum at all {} working sets", sizes.size())
+            : fmt::format("{} of {} working sets differ; first {}", mismatches[v], sizes.size(), first_mismatch[v]));
+
+  // Plots: ns per element and GB/s against working set, with the cache sizes marked.
+  std::vector<dp::Marker> markers;
+  for (int level = 1; level <= 3; ++level)
+    if (auto bytes = machine.cache_bytes(level))
+      markers.push_back({static_cast<double>(bytes), fmt::format("L{} {}", level, dp::format_bytes(bytes))});
+  ctx.result.plots.push_back({"time", "Summing an array: time per element", "working set",
+                              "ns per element (median, p10-p90 bars)", dp::PlotSpec::Y::time, true, true, {}, markers});
+  ctx.result.plots.push_back({"bandwidth", "Summing an array: useful bytes per second", "working set",
+                              "GB/s (array bytes / time)", dp::PlotSpec::Y::throughput, true, false, {}, markers});
+
+  // Key figures: each cache level at half its size (safely inside it), and DRAM at the largest set.
+  struct Where { std::string name; double bytes; };
+  std::vector<Where> places;
+  for (int level = 1; level <= 3; ++level)
+    if (auto bytes = machine.cache_bytes(level)) places.push_back({fmt::format("L{}", level), bytes / 2.0});
+  places.push_back({"DRAM", static_cast<double>(max_bytes)});
+  for (const char* variant : {"sequential", "random"}) {
+    for (const auto& place : places) {
+      const dp::Point* p = nearest_point(ctx.result.find_series(variant), place.bytes);
+      if (p == nullptr) continue;
+      ctx.result.headlines.push_back({fmt::format("{} {} ({})", variant, place.name, dp::format_bytes(static_cast<std::uint64_t>(p->x))),
+                                      fmt::format("{:.2f} ns/element, {:.1f} GB/s", p->median_ns, p->throughput)});
+    }
+  }
+  ctx.result.notes.push_back(
+      "GB/s counts the array's own bytes; the random variant also streams a 4-byte index per element.");
+}
+
+}  // namespace
+
+DP_REGISTER_LAB({
+    .info = {.id = "access-patterns",
+             .title = "Access patterns: sequential, strided, random",
+             .module = 1,
+             .level = 1,
+             .tracks = {},
+             .question = "What does reading memory out of order cost?",
+             .guide_page = "m1/access-patterns.md",
+             .source = "src/labs/m1/access_patterns.cpp"},
+    .params = {dp::ParamSpec::integer("max_kib", "largest working set in KiB (0 = 4x the last-level cache)",
+                                      0, 0, 0, 16LL * 1024 * 1024)},
+    .run = run,
+});

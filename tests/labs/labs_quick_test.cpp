@@ -1,0 +1,78 @@
+// Every registered lab, run in quick mode: all its checks against the reference must pass.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/lab.hpp"
+#include "core/runner.hpp"
+#include "support.hpp"
+
+namespace dp {
+namespace {
+
+std::vector<std::string> lab_ids() {
+  std::vector<std::string> ids;
+  for (const auto& lab : registry()) ids.push_back(lab.info.id);
+  return ids;
+}
+
+class LabQuickRun : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LabQuickRun, AllChecksPass) {
+  const LabDef* lab = find_lab(GetParam());
+  ASSERT_NE(lab, nullptr);
+  test::ScratchDir dir;
+  RunOptions options;
+  options.quick = true;
+  options.out_dir = dir.path().string();
+  options.plot = PlotMode::none;
+  std::ostringstream out;
+  try {
+    const auto outcome = run_lab(*lab, options, out);
+    EXPECT_TRUE(outcome.checks_passed) << out.str();
+    EXPECT_FALSE(outcome.result.checks.empty());
+    EXPECT_FALSE(outcome.result.series.empty()) << "a lab must measure something";
+    EXPECT_TRUE(validate_result_json(nlohmann::json(outcome.result)).empty());
+  } catch (const Unavailable& e) {
+    GTEST_SKIP() << "unavailable here: " << e.what();
+  }
+}
+
+TEST(Registry, MetadataIsComplete) {
+  ASSERT_FALSE(registry().empty());
+  for (const auto& lab : registry()) {
+    const auto& i = lab.info;
+    SCOPED_TRACE(i.id);
+    EXPECT_FALSE(i.title.empty());
+    EXPECT_FALSE(i.question.empty());
+    EXPECT_GE(i.module, 0);
+    EXPECT_LE(i.module, 5);
+    EXPECT_GE(i.level, 1);
+    EXPECT_LE(i.level, 5);
+    for (const auto& t : i.tracks) EXPECT_NE(std::find(kTracks.begin(), kTracks.end(), t), kTracks.end()) << t;
+    EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(DP_SOURCE_DIR) / i.source)) << i.source;
+    EXPECT_EQ(i.id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-"), std::string::npos);
+    EXPECT_NE(lab.run, nullptr);
+    EXPECT_EQ(find_lab(i.id), &lab);
+  }
+}
+
+TEST(Registry, NearestIdHelpsWithTypos) {
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(nearest_lab_id("acces-patern"), "access-patterns");
+  EXPECT_EQ(nearest_lab_id("patterns"), "access-patterns");
+  EXPECT_EQ(find_lab("no-such-lab"), nullptr);
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  for (char& c : name)
+    if (c == '-') c = '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Labs, LabQuickRun, ::testing::ValuesIn(lab_ids()), test_name);
+
+}  // namespace
+}  // namespace dp
