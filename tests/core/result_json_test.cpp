@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "core/check.hpp"
+#include "core/error.hpp"
 #include "core/result.hpp"
 #include "core/runner.hpp"
 #include "support.hpp"
