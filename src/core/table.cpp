@@ -1,6 +1,7 @@
 #include "core/table.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <ostream>
 
@@ -15,6 +16,12 @@ std::size_t width_of(const std::string& s) {
     return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
   }));
 }
+// Numbers (and the "—" placeholder) are right-aligned; text reads better left-aligned.
+bool looks_numeric(const std::string& s) {
+  if (s.empty() || s == "—") return true;
+  const std::size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  return i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.');
+}
 }  // namespace
 
 void Table::print(std::ostream& out) const {
@@ -25,13 +32,17 @@ void Table::print(std::ostream& out) const {
   };
   measure(header_);
   for (const auto& row : rows_) measure(row);
+  std::vector<bool> right(widths.size(), !rows_.empty());
+  for (const auto& row : rows_)
+    for (std::size_t i = 0; i < row.size() && i < right.size(); ++i)
+      if (!looks_numeric(row[i])) right[i] = false;
   const auto print_row = [&](const std::vector<std::string>& row) {
     std::string line;
     for (std::size_t i = 0; i < widths.size(); ++i) {
       const std::string cell = i < row.size() ? row[i] : "";
       const std::string pad(widths[i] - width_of(cell), ' ');
       if (i > 0) line += "  ";
-      line += i == 0 ? cell + pad : pad + cell;
+      line += right[i] ? pad + cell : cell + pad;
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << '\n';

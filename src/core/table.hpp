@@ -12,7 +12,7 @@ class Table {
   explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
   void add_row(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
   bool empty() const { return rows_.empty(); }
-  // First column left-aligned, the rest right-aligned (numbers), two spaces between columns.
+  // Numeric columns right-aligned, text left-aligned, two spaces between columns.
   void print(std::ostream& out) const;
 
  private:
