@@ -2,6 +2,7 @@
 #include "gpu/timing.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace dp::gpu {
@@ -13,7 +14,12 @@ Stats gpu_time(Sequence& seq, int reps, std::uint32_t from, std::uint32_t to, do
     seq.run();
     samples.push_back(seq.gpu_ns(from, to) / per);
   }
+  return stats_of(std::move(samples));
+}
+
+Stats stats_of(std::vector<double> samples) {
   Stats s;
+  if (samples.empty()) return s;
   s.median_ns = percentile(samples, 0.5);
   s.p10_ns = percentile(samples, 0.1);
   s.p90_ns = percentile(samples, 0.9);
