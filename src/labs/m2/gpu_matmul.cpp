@@ -1,0 +1,367 @@
+// gpu-matmul — How close to the GPU's peak can a hand-written matrix multiply get?
+//
+// C = A * B for square n x n fp32 matrices (2n^3 FLOPs, 12n^2 bytes at the very least), climbing
+// the classic ladder one idea at a time (shaders in shaders/matmul/):
+//   naive             one thread per C element, threads walk down columns: uncoalesced
+//   coalesced         the same, threads walk along rows: neighbouring threads, neighbouring bytes
+//   shared-tiled      16 x 16 tiles of A and B staged in shared memory: 16x less global traffic
+//   register-blocked  each thread computes an 8 x 8 block of C in registers (2D blocktiling)
+//   vectorized        + 16-byte loads, conflict-free shared reads, next tile prefetched
+//   coopmat-fp16      tensor cores via GL_NV_cooperative_matrix: fp16 in, fp32 accumulate
+//                     (skipped, with the reason, where the device has no cooperative matrices)
+// On a real GPU the register-blocked, vectorized and coopmat variants try a few tile shapes first
+// and keep the fastest (the note names it). GFLOP/s and percent of the device's peak are reported.
+//
+//   dontpanic run gpu-matmul                 n = 128 ... 4096 on a GPU, ... 512 on lavapipe
+//   dontpanic run gpu-matmul --quick         n = 128 (256 on a GPU)
+//   --param max_n=2048 --param peak_gflops=66900
+#if defined(DP_HAVE_GPU)
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/check.hpp"
+#include "core/error.hpp"
+#include "core/lab.hpp"
+#include "gpu/gpu.hpp"
+
+namespace {
+
+using namespace dp::gpu;
+using Defines = std::vector<std::pair<std::string, std::string>>;
+
+// ---------------------------------------------------------------- the variants ----------------
+// Each variant is a shader plus its launch shape. Tile shapes are #defines, so one shader file
+// serves several configurations (and the compiler sees constants it can unroll).
+
+struct Config {
+  Defines defines;
+  std::uint32_t tile_m = 1, tile_n = 1;  // C elements per workgroup in y (rows) and x (columns)
+  std::string label;
+};
+
+struct Variant {
+  std::string name;
+  std::string shader;
+  std::vector<Config> configs;  // first = the default; more = candidates for tuning
+  bool fp16 = false;            // takes fp16 A and B (as packed halves)
+};
+
+Config blocked(int bm, int bn, int bk, int tm, int tn) {
+  return {{{"BM", std::to_string(bm)}, {"BN", std::to_string(bn)}, {"BK", std::to_string(bk)},
+           {"TM", std::to_string(tm)}, {"TN", std::to_string(tn)}},
+          static_cast<std::uint32_t>(bm), static_cast<std::uint32_t>(bn),
+          fmt::format("BM={} BN={} BK={} TM={} TN={}", bm, bn, bk, tm, tn)};
+}
+
+Config coop(const CoopMatShape& s, int bm, int bn, int bk, int wgm, int wgn, std::uint32_t subgroup) {
+  return {{{"LM", std::to_string(s.m)}, {"LN", std::to_string(s.n)}, {"LK", std::to_string(s.k)},
+           {"BM", std::to_string(bm)}, {"BN", std::to_string(bn)}, {"BK", std::to_string(bk)},
+           {"WGM", std::to_string(wgm)}, {"WGN", std::to_string(wgn)}, {"SUBGROUP", std::to_string(subgroup)}},
+          static_cast<std::uint32_t>(bm), static_cast<std::uint32_t>(bn),
+          fmt::format("fragment {}x{}x{}, BM={} BN={} BK={}, {}x{} subgroups", s.m, s.n, s.k, bm, bn, bk, wgm, wgn)};
+}
+
+std::vector<Variant> fp32_ladder() {
+  return {
+      {"naive", "matmul/naive.comp", {{{}, 16, 16, "16x16 threads"}}},
+      {"coalesced", "matmul/coalesced.comp", {{{}, 16, 16, "16x16 threads"}}},
+      {"shared-tiled", "matmul/tiled.comp", {{{{"T", "16"}}, 16, 16, "T=16"}}},
+      {"register-blocked", "matmul/regblock.comp",
+       {blocked(64, 64, 8, 8, 8), blocked(128, 128, 8, 8, 8), blocked(128, 64, 8, 8, 8), blocked(64, 64, 16, 4, 4)}},
+      {"vectorized", "matmul/vec4.comp",
+       {blocked(64, 64, 8, 8, 8), blocked(128, 128, 8, 8, 8), blocked(128, 128, 16, 8, 8), blocked(128, 64, 16, 8, 8),
+        blocked(64, 128, 16, 8, 8), blocked(64, 64, 16, 4, 4)}},
+  };
+}
+
+// The cooperative-matrix variant, if the device offers fp16 x fp16 + fp32 fragments.
+std::optional<Variant> coopmat_variant(const Device& device, std::string& why_not) {
+  const DeviceReport& r = device.report();
+  if (!device.has_coopmat()) {
+    why_not = r.coopmat_khr_extension ? "the device offers only VK_KHR_cooperative_matrix, which Debian 12's "
+                                        "glslang cannot target"
+                                      : "the device offers no cooperative matrices (VK_NV_cooperative_matrix)";
+    return std::nullopt;
+  }
+  const CoopMatShape* best = nullptr;
+  for (const auto& s : r.coopmat)
+    if (s.a_type == "float16" && s.b_type == "float16" && s.c_type == "float32" && s.m % 8 == 0 && s.n % 8 == 0 &&
+        s.k % 8 == 0 && (!best || s.m * s.n * s.k > best->m * best->n * best->k))
+      best = &s;
+  if (!best) {
+    why_not = "none of the device's cooperative-matrix shapes takes fp16 inputs with fp32 accumulation";
+    return std::nullopt;
+  }
+  const std::uint32_t sg = r.subgroup_size;
+  Variant v{"coopmat-fp16", "matmul/coopmat.comp", {}, true};
+  for (auto [bm, bn, wgm, wgn] : std::vector<std::array<int, 4>>{
+           {128, 128, 2, 4}, {128, 128, 2, 2}, {128, 256, 2, 4}, {256, 128, 4, 2}, {64, 64, 2, 2}})
+    if (bm / wgm % static_cast<int>(best->m) == 0 && bn / wgn % static_cast<int>(best->n) == 0)
+      v.configs.push_back(coop(*best, bm, bn, 32, wgm, wgn, sg));
+  return v;
+}
+
+// ---------------------------------------------------------------- reference + check -----------
+
+// fp32 <-> IEEE fp16 bits (round to nearest even), for the tensor-core inputs.
+std::uint16_t to_half(float f) {
+  std::uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const std::uint32_t sign = (x >> 16) & 0x8000u;
+  const int exp = static_cast<int>((x >> 23) & 0xff) - 127 + 15;
+  std::uint32_t mant = x & 0x7fffffu;
+  if (exp <= 0) {  // subnormal half (inputs here are in [-1, 1], so rare)
+    if (exp < -10) return static_cast<std::uint16_t>(sign);
+    mant |= 0x800000u;
+    const int shift = 14 - exp;
+    std::uint32_t h = mant >> shift;
+    const std::uint32_t rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rest > half || (rest == half && (h & 1))) ++h;
+    return static_cast<std::uint16_t>(sign | h);
+  }
+  if (exp >= 31) return static_cast<std::uint16_t>(sign | 0x7c00u);
+  std::uint32_t h = (static_cast<std::uint32_t>(exp) << 10) | (mant >> 13);
+  const std::uint32_t rest = mant & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) ++h;  // may carry into the exponent: correct
+  return static_cast<std::uint16_t>(sign | h);
+}
+
+float from_half(std::uint16_t h) {
+  const std::uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ffu;
+  float f;
+  if (exp == 0) {
+    f = std::ldexp(static_cast<float>(mant), -24);
+    return sign ? -f : f;
+  }
+  const std::uint32_t x = sign | ((exp == 31 ? 255 : exp - 15 + 127) << 23) | (mant << 13);
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+// Rows `rows` of A * B in double precision: the simplest thing that can be right.
+std::vector<double> reference_rows(const std::vector<float>& a, const std::vector<float>& b, std::size_t n,
+                                   const std::vector<std::size_t>& rows) {
+  std::vector<double> c(rows.size() * n, 0.0);
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    for (std::size_t k = 0; k < n; ++k) {
+      const double aik = a[rows[r] * n + k];
+      for (std::size_t j = 0; j < n; ++j) c[r * n + j] += aik * b[k * n + j];
+    }
+  return c;
+}
+
+// ---------------------------------------------------------------- device peak -----------------
+
+struct Peak {
+  double fp32_gflops = 0, fp16_gflops = 0;
+  std::string source;
+};
+
+// Vendor peaks for data-centre GPUs we have measured on; a CPU estimate for lavapipe.
+Peak device_peak(const DeviceReport& r, const dp::MachineInfo& machine, double override_gflops) {
+  if (override_gflops > 0) return {override_gflops, override_gflops, "--param peak_gflops"};
+  const std::string& name = r.name;
+  if (name.find("H100") != std::string::npos && name.find("PCIe") != std::string::npos)
+    return {51200, 756000, "NVIDIA H100 PCIe datasheet (fp16: dense tensor core)"};
+  if (name.find("H100") != std::string::npos || name.find("H200") != std::string::npos)
+    return {66900, 989400, "NVIDIA H100/H200 SXM datasheet (fp16: dense tensor core)"};
+  if (name.find("A100") != std::string::npos) return {19500, 312000, "NVIDIA A100 datasheet"};
+  if (r.type == "cpu") {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    double mhz = 0;
+    while (std::getline(in, line))
+      if (line.rfind("cpu MHz", 0) == 0) mhz = std::max(mhz, std::atof(line.substr(line.find(':') + 1).c_str()));
+    if (mhz > 0) {
+      const double gflops = machine.threads * mhz / 1000.0 * 32;  // 2 FMA units x 8 lanes x 2 FLOPs
+      return {gflops, gflops, fmt::format("estimate: {} threads x {:.2f} GHz x 32 FLOP/cycle (AVX2 FMA)",
+                                          machine.threads, mhz / 1000.0)};
+    }
+  }
+  return {0, 0, "unknown for this device; give --param peak_gflops=..."};
+}
+
+// ---------------------------------------------------------------- the run ---------------------
+
+struct Shape {
+  std::uint32_t M, N, K;
+};
+
+void run(dp::LabContext& ctx) {
+  auto device_owner = open_lab_device(ctx);
+  Device& device = *device_owner;
+  const DeviceReport& report = device.report();
+  if (!report.timestamps)
+    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
+  const bool on_cpu = device.is_cpu();
+  long long max_n = ctx.params.integer("max_n");
+  if (max_n == 0) max_n = ctx.quick ? (on_cpu ? 128 : 256) : (on_cpu ? 512 : 4096);
+  if (max_n % 128 != 0)
+    throw dp::Error(fmt::format("max_n={} is not a multiple of 128 (the largest tile); use e.g. {}", max_n,
+                                (max_n / 128 + 1) * 128));
+  const bool tune = !on_cpu && !ctx.quick;
+  const Peak peak = device_peak(report, ctx.machine, ctx.params.real("peak_gflops"));
+
+  std::vector<Variant> variants = fp32_ladder();
+  std::string coop_why;
+  if (auto v = coopmat_variant(device, coop_why)) variants.push_back(*v);
+  else ctx.result.notes.push_back("coopmat-fp16 skipped: " + coop_why + ".");
+
+  std::vector<std::uint32_t> sizes;
+  for (long long n = 128; n <= max_n; n *= 2) sizes.push_back(static_cast<std::uint32_t>(n));
+  if (sizes.back() != max_n) sizes.push_back(static_cast<std::uint32_t>(max_n));
+
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<std::string> failures;
+  std::vector<std::string> tuned;
+  int checked = 0;
+
+  for (std::uint32_t n : sizes) {
+    ctx.log << fmt::format("  n = {}\n", n);
+    const std::size_t nn = std::size_t{n} * n;
+    std::vector<float> a(nn), b(nn);
+    for (auto& x : a) x = dist(rng);
+    for (auto& x : b) x = dist(rng);
+    // fp16 copies for the tensor-core variant; its reference uses the rounded values.
+    std::vector<std::uint16_t> a16(nn), b16(nn);
+    std::vector<float> a16f(nn), b16f(nn);
+    for (std::size_t i = 0; i < nn; ++i) {
+      a16[i] = to_half(a[i]), a16f[i] = from_half(a16[i]);
+      b16[i] = to_half(b[i]), b16f[i] = from_half(b16[i]);
+    }
+    // The rows we check: all of them up to n = 512, else 32 random rows (a full double-precision
+    // reference at n = 4096 would take a CPU minute).
+    std::vector<std::size_t> rows;
+    if (n <= 512) for (std::size_t r = 0; r < n; ++r) rows.push_back(r);
+    else for (int r = 0; r < 32; ++r) rows.push_back(std::uniform_int_distribution<std::size_t>(0, n - 1)(rng));
+    const auto want32 = reference_rows(a, b, n, rows);
+    std::vector<double> want16;
+
+    Buffer ga(device, nn * 4), gb(device, nn * 4), gc(device, nn * 4);
+    ga.upload(a);
+    gb.upload(b);
+    std::optional<Buffer> ga16, gb16;
+    const Shape shape{n, n, n};
+    const double flops = 2.0 * n * n * static_cast<double>(n);
+
+    for (const Variant& v : variants) {
+      if (v.fp16 && !ga16) {
+        ga16.emplace(device, nn * 2);
+        gb16.emplace(device, nn * 2);
+        ga16->upload(a16);
+        gb16->upload(b16);
+        want16 = reference_rows(a16f, b16f, n, rows);
+      }
+      Buffer& in_a = v.fp16 ? *ga16 : ga;
+      Buffer& in_b = v.fp16 ? *gb16 : gb;
+      auto make = [&](const Config& c) {
+        return Kernel(device, {.source = builtin_shader(v.shader, c.defines), .buffers = 3, .push_bytes = 12});
+      };
+      auto record = [&](Sequence& seq, const Kernel& k, const Config& c) {
+        seq.begin();
+        seq.timestamp();
+        seq.dispatch(k, {in_a, in_b, gc}, {n / c.tile_n, n / c.tile_m}, shape);
+        seq.timestamp();
+        seq.end();
+      };
+      // Tuning: time each candidate once (after a warm-up) and keep the fastest.
+      std::size_t chosen = 0;
+      if (tune && v.configs.size() > 1) {
+        double best = 1e300;
+        for (std::size_t i = 0; i < v.configs.size(); ++i) {
+          if (n % v.configs[i].tile_m || n % v.configs[i].tile_n) continue;
+          Kernel k = make(v.configs[i]);
+          Sequence seq(device);
+          record(seq, k, v.configs[i]);
+          const double t = gpu_time(seq, 3, 0, 1).median_ns;
+          if (t < best) best = t, chosen = i;
+        }
+        if (n == sizes.back()) tuned.push_back(fmt::format("{}: {}", v.name, v.configs[chosen].label));
+      }
+      const Config& config = v.configs[chosen];
+      if (n % config.tile_m || n % config.tile_n) continue;
+      Kernel kernel = make(config);
+      Sequence seq(device);
+      record(seq, kernel, config);
+
+      // Check first: the rows we have a reference for. fp32 accumulation of n products of values
+      // in [-1, 1] errs by ~1e-7 * n at worst in practice; a wrong kernel errs by ~1.
+      gc.upload(std::vector<float>(nn, std::nanf("")));
+      seq.run();
+      const auto c = gc.download_vector<float>();
+      std::vector<float> got(rows.size() * n);
+      for (std::size_t r = 0; r < rows.size(); ++r)
+        std::copy_n(c.begin() + static_cast<std::ptrdiff_t>(rows[r] * n), n, got.begin() + static_cast<std::ptrdiff_t>(r * n));
+      const dp::Tolerance tol{1e-6 * n, 1e-4};
+      const auto& want = v.fp16 ? want16 : want32;
+      const auto r = dp::compare(std::span<const float>(got), std::span<const double>(want), tol);
+      ++checked;
+      if (!r.passed) failures.push_back(fmt::format("{} at n={}: {}", v.name, n, r.detail));
+
+      // Time on the GPU clock; slow variants get fewer repetitions (at least 3).
+      const double once = seq.gpu_ns(0, 1);
+      const int reps = std::clamp(static_cast<int>(2e9 / std::max(once, 1.0)), 3, gpu_reps(ctx));
+      const dp::Stats s = gpu_time(seq, reps, 0, 1);
+      ctx.result.add_point(v.name, "n", n, s, flops / s.median_ns, "GFLOP/s");
+    }
+  }
+  const std::size_t max_rows = sizes.back() <= 512 ? sizes.back() : 32;
+  ctx.result.add_check("every variant matches the double-precision reference", failures.empty(),
+                       failures.empty()
+                           ? fmt::format("{} runs agree within abs 1e-6*n + rel 1e-4 (fp32 accumulation); "
+                                         "checked rows: all up to n = 512, else 32 random rows ({} at n = {})",
+                                         checked, max_rows, sizes.back())
+                           : fmt::format("{} of {} runs differ; first: {}", failures.size(), checked, failures.front()));
+
+  // Key figures at the largest n: GFLOP/s and percent of peak, per variant.
+  for (const Variant& v : variants) {
+    const auto* s = ctx.result.find_series(v.name);
+    if (!s || s->points.empty()) continue;
+    const auto& p = s->points.back();
+    const double pk = v.fp16 ? peak.fp16_gflops : peak.fp32_gflops;
+    ctx.result.headlines.push_back(
+        {fmt::format("{} at n = {:g}", v.name, p.x),
+         pk > 0 ? fmt::format("{:.3g} GFLOP/s, {:.1f}% of {} peak", p.throughput, 100 * p.throughput / pk,
+                              v.fp16 ? "fp16" : "fp32")
+                : fmt::format("{:.3g} GFLOP/s", p.throughput)});
+  }
+  ctx.result.notes.push_back(fmt::format("peak: {:.0f} GFLOP/s fp32, {:.0f} fp16 ({})", peak.fp32_gflops,
+                                         peak.fp16_gflops, peak.source));
+  for (const auto& t : tuned) ctx.result.notes.push_back("tuned tile shape, " + t);
+  if (!tune) ctx.result.notes.push_back("tile shapes not tuned (quick mode or a CPU device): the first candidate is used");
+  std::vector<dp::Marker> none;
+  ctx.result.plots.push_back({"gflops", "Matrix multiply: the optimisation ladder", "n (M = N = K)",
+                              "GFLOP/s (2n^3 / GPU time)", dp::PlotSpec::Y::throughput, true, true, {}, none});
+  add_validation_check(device, ctx);
+}
+
+}  // namespace
+
+DP_REGISTER_LAB({
+    .info = {.id = "gpu-matmul",
+             .title = "GPU matrix multiply: from naive to tensor cores",
+             .module = 2,
+             .level = 3,
+             .tracks = {},
+             .question = "How close to the GPU's peak can a hand-written matrix multiply get?",
+             .guide_page = "m2/gpu-matmul.md",
+             .source = "src/labs/m2/gpu_matmul.cpp",
+             .requires_gpu = "a Vulkan device (lavapipe runs the fp32 ladder; the tensor-core step needs "
+                             "VK_NV_cooperative_matrix)"},
+    .params = {dp::ParamSpec::integer("max_n", "largest matrix size, a multiple of 128 (0 = 4096 on a GPU, "
+                                               "512 on a CPU device)", 0, 0, 0, 16384),
+               dp::ParamSpec::real("peak_gflops", "the device's fp32 peak in GFLOP/s (0 = known or estimated)", 0, 0,
+                                   0, 1e7)},
+    .run = run,
+});
+
+#endif  // DP_HAVE_GPU
