@@ -1,0 +1,80 @@
+// compiler.hpp — the graph compiler behind gpu-compiled: op codes, chains, generated GLSL.
+//
+// Three steps, each small enough to read:
+//   1. lower   the fused plan (plan.hpp) becomes a list of op codes: LOAD, LINEAR (with its
+//              epilogue: RELU, ADD, SUB applied before the result is stored), RELU, ADD, SUB,
+//              SOFTMAX, STORE, SUM. Constants (weights, biases) move into one parameter block per
+//              kernel, weights transposed to K x N so neighbouring threads read neighbouring floats.
+//   2. chain   consecutive row-wise ops where each reads the previous one's result, and nobody else
+//              does, form a chain. Row r of a chain's output depends only on row r of its input
+//              (true of linear, relu, softmax, add, sub), so one workgroup can take a block of rows
+//              through the *whole* chain with the activations in shared memory: no global memory,
+//              no barrier between workgroups, one dispatch for the chain. (cpu-fused splits rows
+//              between threads for the same reason.)
+//   3. generate  one GLSL compute shader per chain, with every size and offset a constant; it is
+//              compiled with shaderc at run time (gpu/shader_compiler.hpp) and cached by the hash
+//              of its text (KernelCache below, plus the compiler's own SPIR-V cache).
+// compile_graph() needs no GPU: tests and the graph-compiler lab can print the code anywhere.
+//
+// Index
+//   OpCode, opcode_name()   the instruction set
+//   Instr, Chain            one instruction; one chain = one generated kernel
+//   CompileOptions          shared memory per workgroup, how many workgroups to aim for
+//   CompiledGraph           chains + a listing; compile_graph()
+//   fnv1a64()               the hash naming a kernel
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "graph/graph.hpp"
+#include "graph/plan.hpp"
+
+namespace dp::graph {
+
+enum class OpCode : std::uint8_t { load, linear, relu, add, sub, softmax, store, sum };
+const char* opcode_name(OpCode code);  // "LINEAR"
+
+struct Instr {
+  OpCode code = OpCode::load;
+  std::uint32_t in_width = 0;     // columns read
+  std::uint32_t out_width = 0;    // columns produced
+  std::uint64_t weights = 0;      // LINEAR: offset of Wᵀ (in_width x out_width) in the params block
+  std::uint64_t bias = 0;         // LINEAR: offset of b (out_width)
+  std::vector<OpCode> epilogue;   // LINEAR: RELU / ADD / SUB applied in registers before storing
+  std::vector<int> operands;      // ADD/SUB (own or in the epilogue): binding of the other operand
+  NodeId node = 0;                // the graph node this instruction finishes
+};
+
+struct Chain {
+  std::vector<Instr> code;
+  NodeId input = 0;               // node read by LOAD (binding 0)
+  NodeId output = 0;              // node written by STORE (binding 2)
+  std::vector<NodeId> operands;   // nodes read by ADD/SUB, bindings 3, 4, ...
+  std::vector<float> params;      // binding 1: weights (transposed) and biases, concatenated
+  std::size_t rows = 0;           // M: batch rows
+  std::size_t rows_per_group = 1; // R: rows one workgroup carries through the chain
+  std::size_t groups = 1;         // ceil(M / R) workgroups
+  std::string glsl;               // the generated kernel
+  std::uint64_t hash = 0;         // fnv1a64(glsl): names the kernel and keys the caches
+  std::string name() const;       // "chain-3f2a9c1e0b7d5a64"
+};
+
+struct CompileOptions {
+  std::uint64_t shared_memory_bytes = 32768;  // per workgroup (the device's limit)
+  std::uint32_t target_groups = 64;           // enough workgroups to fill the device
+};
+
+struct CompiledGraph {
+  Plan plan;                      // the fused plan the chains were cut from
+  std::vector<Chain> chains;      // in execution order
+  std::string listing(const Graph& graph) const;  // op codes per chain, human-readable
+};
+
+CompiledGraph compile_graph(const Graph& graph, const CompileOptions& options = {});
+
+std::uint64_t fnv1a64(std::string_view text);
+
+}  // namespace dp::graph

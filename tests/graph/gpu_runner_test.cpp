@@ -1,0 +1,164 @@
+// The GPU modes agree with the double-precision reference (odd shapes included), and the graph
+// compiler's generated kernels compile and are cached. Runs on whatever Vulkan device is here
+// (lavapipe on CI) with validation on; any validation message fails the test.
+// Tolerance: forward_tolerance(width, depth, largest value) (mlp.hpp explains it).
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "graph/compiler.hpp"
+#include "graph/mlp.hpp"
+
+#if defined(DP_HAVE_GPU)
+
+#include <optional>
+#include <sstream>
+#include <tuple>
+
+#include "core/check.hpp"
+#include "core/error.hpp"
+#include "gpu/gpu.hpp"
+#include "graph/gpu_runner.hpp"
+
+namespace dp::graph {
+namespace {
+
+using tensor::Tensor2D;
+
+const std::vector<Mode> kGpuModes = {Mode::gpu_immediate, Mode::gpu_graph, Mode::gpu_graph_cached,
+                                     Mode::gpu_fused,     Mode::gpu_graph_loop, Mode::gpu_compiled};
+
+class GpuGraphTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    try {
+      device_.emplace(gpu::DeviceOptions{.selector = {}, .validation = true});
+    } catch (const Unavailable& e) {
+      GTEST_SKIP() << "no Vulkan device here: " << e.what();
+    }
+  }
+  void TearDown() override {
+    if (!device_) return;
+    const gpu::ValidationCheck c = gpu::validation_check(*device_);
+    EXPECT_TRUE(c.passed) << c.detail;
+  }
+  gpu::Device& device() { return *device_; }
+
+  void expect_modes_match(const Graph& g, std::span<const Tensor2D<float>> inputs,
+                          std::size_t width, std::size_t depth) {
+    const auto want = evaluate_reference(g, inputs);
+    KernelCache cache(device());
+    for (Mode mode : kGpuModes) {
+      SCOPED_TRACE(mode_name(mode));
+      auto runner = make_gpu_runner(g, mode, device(), {.cache = &cache, .show_kernels = nullptr});
+      for (int rep = 0; rep < 2; ++rep) {  // replaying a recorded pass gives the same answer
+        runner->run(inputs);
+        for (std::size_t i = 0; i < want.size(); ++i) {
+          const auto r = compare(runner->output(i).span(), want[i].span(),
+                                 forward_tolerance(width, depth, max_abs(want[i])));
+          EXPECT_TRUE(r.passed) << r.detail;
+        }
+      }
+    }
+  }
+
+  std::optional<gpu::Device> device_;
+};
+
+class GpuMlp : public GpuGraphTest, public ::testing::WithParamInterface<std::tuple<int, int, int>> {};
+
+TEST_P(GpuMlp, EveryModeMatchesReference) {
+  const auto [width, depth, batch] = GetParam();
+  const MlpSpec spec{.width = std::size_t(width), .depth = std::size_t(depth),
+                     .batch = std::size_t(batch), .seed = 3};
+  const Graph g = build_mlp(spec);
+  const Tensor2D<float> x = mlp_input(spec);
+  expect_modes_match(g, std::span(&x, 1), width, depth);
+}
+
+INSTANTIATE_TEST_SUITE_P(OddAndEven, GpuMlp,
+                         ::testing::Values(std::tuple{1, 1, 1}, std::tuple{3, 2, 3},
+                                           std::tuple{17, 3, 17}, std::tuple{17, 2, 255},
+                                           std::tuple{255, 2, 3}, std::tuple{32, 8, 32}));
+
+TEST_F(GpuGraphTest, AddSubSumAndBranches) {
+  // fc -> relu feeds both a skip add and a sum; sub by a constant; softmax; and an add whose
+  // other operand is computed by an earlier chain.
+  Graph g;
+  const NodeId x = g.input("x", {17, 3});
+  const NodeId w = g.constant("W", Tensor2D<float>::random(3, 3, 1));
+  const NodeId b = g.constant("b", Tensor2D<float>::random(1, 3, 2));
+  const NodeId c = g.constant("c", Tensor2D<float>::random(17, 3, 3));
+  const NodeId h = g.relu(g.linear(x, w, b, "fc"), "act");
+  const NodeId w2 = g.constant("W2", Tensor2D<float>::random(3, 3, 4));
+  const NodeId h2 = g.linear(h, w2, b, "fc2");
+  const NodeId skip = g.add(h2, h, "skip");       // h2 + h: h is read twice, so it is stored
+  g.mark_output(g.softmax(g.sub(skip, c, "shift"), "probs"));
+  g.mark_output(g.sum(h, "total"));
+  const Tensor2D<float> in = Tensor2D<float>::random(17, 3, 4);
+  expect_modes_match(g, std::span(&in, 1), 3 * 17, 3);
+}
+
+TEST_F(GpuGraphTest, GeneratedKernelsCompileAndAreCached) {
+  const MlpSpec spec{.width = 16, .depth = 4, .batch = 16};
+  const Graph g = build_mlp(spec);
+  KernelCache cache(device());
+  std::ostringstream shown;
+  auto first = make_gpu_runner(g, Mode::gpu_compiled, device(), {.cache = &cache, .show_kernels = &shown});
+  const CompiledGraph* compiled = compiled_graph_of(*first);
+  ASSERT_NE(compiled, nullptr);
+  ASSERT_EQ(compiled->chains.size(), 1u);  // the whole MLP is one chain: one kernel
+  EXPECT_EQ(cache.builds(), 1);
+  EXPECT_NE(shown.str().find("#version 450"), std::string::npos);
+  EXPECT_NE(shown.str().find(compiled->chains[0].name()), std::string::npos);
+  // A second runner for the same graph finds the kernel by its hash and builds nothing.
+  const auto compiles_before = device().compiler().stats().compiled;
+  auto second = make_gpu_runner(g, Mode::gpu_compiled, device(), {.cache = &cache, .show_kernels = nullptr});
+  EXPECT_EQ(cache.builds(), 1);
+  EXPECT_EQ(cache.hits(), 1);
+  EXPECT_EQ(device().compiler().stats().compiled, compiles_before);
+  // A different graph gets a different kernel.
+  auto other = make_gpu_runner(build_mlp({.width = 16, .depth = 5, .batch = 16}), Mode::gpu_compiled,
+                               device(), {.cache = &cache, .show_kernels = nullptr});
+  EXPECT_EQ(cache.builds(), 2);
+}
+
+}  // namespace
+}  // namespace dp::graph
+
+#endif  // DP_HAVE_GPU
+
+namespace dp::graph {
+namespace {
+
+// The compiler itself needs no GPU: op codes, chains and generated text.
+TEST(GraphCompiler, OneChainPerMlpWithFusedEpilogues) {
+  const Graph g = build_mlp({.width = 8, .depth = 3, .batch = 8});
+  const CompiledGraph c = compile_graph(g);
+  ASSERT_EQ(c.chains.size(), 1u);
+  const auto& code = c.chains[0].code;
+  // LOAD, 3 x LINEAR(+RELU), SOFTMAX, STORE
+  ASSERT_EQ(code.size(), 6u);
+  EXPECT_EQ(code.front().code, OpCode::load);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(code[i].code, OpCode::linear);
+    ASSERT_EQ(code[i].epilogue.size(), 1u);
+    EXPECT_EQ(code[i].epilogue[0], OpCode::relu);
+  }
+  EXPECT_EQ(code[4].code, OpCode::softmax);
+  EXPECT_EQ(code[5].code, OpCode::store);
+  EXPECT_EQ(c.chains[0].params.size(), 3u * (8 * 8 + 8));
+  EXPECT_EQ(c.chains[0].hash, fnv1a64(c.chains[0].glsl));
+  EXPECT_NE(c.listing(g).find("LINEAR"), std::string::npos);
+  // The same graph generates the same text (so the cache can find it), a different one does not.
+  EXPECT_EQ(compile_graph(g).chains[0].hash, c.chains[0].hash);
+  EXPECT_NE(compile_graph(build_mlp({.width = 8, .depth = 4, .batch = 8})).chains[0].hash, c.chains[0].hash);
+}
+
+TEST(GraphCompiler, TooWideForSharedMemoryIsAnError) {
+  Graph g;  // a row of 10000 floats: two of them need 80 KB of shared memory
+  g.mark_output(g.softmax(g.input("x", {1, 10000}), "wide"));
+  EXPECT_THROW(compile_graph(g, {.shared_memory_bytes = 32768, .target_groups = 1}), Error);
+}
+
+}  // namespace
+}  // namespace dp::graph
