@@ -1,0 +1,195 @@
+// gpu-reduce — How do thousands of GPU threads add up one number?
+//
+// The sum of n floats, five ways (shaders in shaders/reduce/):
+//   cpu                 one CPU thread, 8 running sums (what the vectoriser would do)
+//   global atomics      every element atomically added to one float in memory: a traffic jam
+//   shared tree         per-thread strided sums, then a halving tree in shared memory per
+//                       workgroup, one atomic per workgroup
+//   subgroup            subgroupAdd across the lanes of a subgroup (no shared memory, no
+//                       barrier), shared memory only between subgroups, one atomic per workgroup
+//   two-pass            the subgroup kernel writing one total per workgroup, then a second
+//                       dispatch summing those: no atomics, and the same answer every run
+// Float addition is not associative: each order rounds differently, so checks use a tolerance
+// relative to sum(|x|). Times are GPU-clock per reduction (the cpu variant: wall clock).
+//
+//   dontpanic run gpu-reduce               n = 1e4 ... 1e8 (capped by the device's largest buffer)
+//   dontpanic run gpu-reduce --quick       n = 1e4 ... 1e5
+#if defined(DP_HAVE_GPU)
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/check.hpp"
+#include "core/error.hpp"
+#include "core/lab.hpp"
+#include "gpu/gpu.hpp"
+
+namespace {
+
+using namespace dp::gpu;
+
+constexpr std::uint32_t kThreads = 256;
+
+// ---------------------------------------------------------------- the variants ----------------
+
+float cpu_sum(const float* x, std::size_t n) {
+  float s[8] = {};  // 8 independent sums: the additions can overlap in the pipeline and SIMD lanes
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) s[l] += x[i + static_cast<std::size_t>(l)];
+  float total = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; ++i) total += x[i];
+  return total;
+}
+
+struct GpuVariant {
+  std::string name;
+  std::string shader;
+  bool two_pass = false;
+  bool needs_float_atomics = true;
+};
+
+const std::vector<GpuVariant> kVariants = {
+    {"global atomics", "reduce/atomic_global.comp"},
+    {"shared tree", "reduce/tree.comp"},
+    {"subgroup", "reduce/subgroup.comp"},
+    {"two-pass", "reduce/subgroup.comp", true, false},
+};
+
+// Workgroups for one pass: enough to fill a big GPU, each thread then loops over its slice.
+std::uint32_t workgroups(std::uint64_t n) { return std::clamp<std::uint32_t>(groups_for(n, kThreads), 1, 2048); }
+
+// Records one reduction of x (n floats) into out[0].
+void record(Sequence& seq, const GpuVariant& v, const Kernel& k, Buffer& x, Buffer& out, Buffer& partials,
+            std::uint32_t n) {
+  const std::uint32_t groups = workgroups(n);
+  if (!v.two_pass) {
+    seq.fill(out, 0).barrier();  // atomics accumulate into out[0]: start from zero
+    seq.dispatch(k, {x, out}, {groups}, n);
+    return;
+  }
+  seq.dispatch(k, {x, partials}, {groups}, n).barrier();  // pass 1: one total per workgroup
+  seq.dispatch(k, {partials, out}, {1}, groups);          // pass 2: one workgroup sums them
+}
+
+// ---------------------------------------------------------------- reference -------------------
+
+struct Reference {
+  double sum = 0, sum_abs = 0;
+};
+
+Reference reference_sum(const std::vector<float>& x, std::size_t n) {
+  Reference r;
+  for (std::size_t i = 0; i < n; ++i) r.sum += x[i], r.sum_abs += std::abs(x[i]);  // double: exact enough
+  return r;
+}
+
+// ---------------------------------------------------------------- the run ---------------------
+
+void run(dp::LabContext& ctx) {
+  auto device_owner = open_lab_device(ctx);
+  Device& device = *device_owner;
+  const DeviceReport& report = device.report();
+  if (!report.timestamps)
+    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
+  std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max_n"));
+  const std::uint64_t cap = std::min<std::uint64_t>(report.max_storage_buffer_range / 4, report.device_local_bytes / 8);
+  if (max_n > cap) {
+    max_n = cap;
+    ctx.result.notes.push_back(fmt::format("sizes capped at {} elements by the device's largest buffer", cap));
+  }
+  std::vector<std::uint64_t> sizes;
+  for (std::uint64_t n = 10'000; n <= max_n; n *= 10) sizes.push_back(n);
+  if (sizes.empty() || sizes.back() != max_n) sizes.push_back(max_n);
+
+  std::vector<GpuVariant> variants;
+  for (const auto& v : kVariants) {
+    if (v.needs_float_atomics && !device.has_float_atomic_add())
+      ctx.result.notes.push_back(fmt::format("{} skipped: '{}' has no float atomicAdd on buffers "
+                                             "(VK_EXT_shader_atomic_float)", v.name, report.name));
+    else
+      variants.push_back(v);
+  }
+  std::vector<Kernel> kernels;
+  for (const auto& v : variants)
+    kernels.emplace_back(device, KernelSpec{.source = builtin_shader(v.shader, {{"TWO_PASS", v.two_pass ? "1" : "0"}}),
+                                            .buffers = 2, .push_bytes = 4});
+
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(max_n);
+  for (auto& v : x) v = dist(rng);
+
+  const int reps = gpu_reps(ctx);
+  std::vector<std::string> failures;
+  double worst_relative = 0;
+  for (std::uint64_t n : sizes) {
+    ctx.log << fmt::format("  n = {}\n", n);
+    const auto n32 = static_cast<std::uint32_t>(n);
+    Buffer gx(device, n * 4), out(device, 4), partials(device, 2048 * 4);
+    gx.upload(std::span<const float>(x.data(), n));
+    const Reference want = reference_sum(x, n);
+    // Tolerance: a float sum of n terms in any order errs by far less than 1e-5 * sum(|x|).
+    const dp::Tolerance tol{1e-5 * want.sum_abs, 0};
+    auto check = [&](const std::string& name, double got) {
+      worst_relative = std::max(worst_relative, std::abs(got - want.sum) / want.sum_abs);
+      if (!dp::close_enough(got, want.sum, tol))
+        failures.push_back(fmt::format("{} at n={}: got {:.6g}, want {:.6g} (within {})", name, n, got, want.sum,
+                                       tol.describe()));
+    };
+    check("cpu", cpu_sum(x.data(), n));
+    const double bytes = 4.0 * static_cast<double>(n);
+    const dp::Stats cpu = ctx.measure(fmt::format("cpu/{}", n), [&] { benchmark::DoNotOptimize(cpu_sum(x.data(), n)); });
+    ctx.result.add_point("cpu", "elements", static_cast<double>(n), cpu, bytes / cpu.median_ns, "GB/s");
+
+    for (std::size_t v = 0; v < variants.size(); ++v) {
+      Sequence seq(device);
+      seq.begin();
+      seq.timestamp();
+      record(seq, variants[v], kernels[v], gx, out, partials, n32);
+      seq.timestamp();
+      seq.end();
+      seq.run();
+      check(variants[v].name, out.download_vector<float>()[0]);
+      const dp::Stats s = gpu_time(seq, reps, 0, 1);
+      ctx.result.add_point(variants[v].name, "elements", static_cast<double>(n), s, bytes / s.median_ns, "GB/s");
+    }
+  }
+  ctx.result.add_check("every sum matches the double-precision reference", failures.empty(),
+                       failures.empty() ? fmt::format("all within abs 1e-5 * sum(|x|); worst error {:.2g} * sum(|x|)",
+                                                      worst_relative)
+                                        : fmt::format("{} differ; first: {}", failures.size(), failures.front()));
+  for (const auto& v : variants) {
+    const auto* s = ctx.result.find_series(v.name);
+    ctx.result.headlines.push_back({fmt::format("{} at n = {:g}", v.name, s->points.back().x),
+                                    fmt::format("{:.1f} GB/s", s->points.back().throughput)});
+  }
+  ctx.result.plots.push_back({"bandwidth", "Summing n floats", "elements", "GB/s (4 bytes per element / time)",
+                              dp::PlotSpec::Y::throughput, true, true, {}, {}});
+  ctx.result.notes.push_back("GPU variants are timed on the GPU clock, including the zero-fill of the result "
+                             "(atomics) or both passes (two-pass).");
+  add_validation_check(device, ctx);
+}
+
+}  // namespace
+
+DP_REGISTER_LAB({
+    .info = {.id = "gpu-reduce",
+             .title = "GPU reductions: atomics, shared-memory trees, subgroups, two passes",
+             .module = 2,
+             .level = 3,
+             .tracks = {},
+             .question = "How do thousands of GPU threads add up one number?",
+             .guide_page = "m2/gpu-reduce.md",
+             .source = "src/labs/m2/gpu_reduce.cpp",
+             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+    .params = {dp::ParamSpec::integer("max_n", "largest number of floats to sum", 100'000'000, 100'000, 10'000,
+                                      1'000'000'000)},
+    .run = run,
+});
+
+#endif  // DP_HAVE_GPU
