@@ -1,0 +1,62 @@
+// figures.hpp — figures come from labs: find the newest result of a lab, or run it, and draw it.
+//
+// A page shows ![caption](../figures/<lab>-<plot>.svg). For each such lab the build takes the
+// newest passing result from the results folder (<results>/<lab>.json, as `dontpanic run` writes
+// it) or from the history database, whichever is newer; when there is none it runs the lab in
+// quick mode (writing into the results folder, as `dontpanic run --quick` would). The SVG is
+// copied from the results folder when it is there, and drawn again with gnuplot otherwise.
+//
+// Index
+//   FigureSources   where results are looked for, and whether a missing one may be produced
+//   FigureProvider  provide(): put one figure into a folder, return the result that drew it
+//   caption_note()  "Measured on <cpu>, 2025-11-25, quick run."
+#pragma once
+
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "guide/page.hpp"
+
+namespace dp::guide {
+
+struct FigureSources {
+  std::string results_dir = "results";  // where `dontpanic run` writes <lab>.json and SVGs
+  bool use_history = true;              // also look in (and record quick runs into) the history
+                                        // database (dp::History::default_path())
+  bool run_missing = true;              // run a lab in quick mode when it has no result yet
+  std::optional<int> repetitions;       // for those quick runs (default: the quick default)
+};
+
+class FigureProvider {
+ public:
+  FigureProvider(FigureSources sources, std::ostream& log);
+
+  // Writes `dest_dir`/<ref.file> and returns the result it was drawn from.
+  // Throws dp::Error when the lab is not registered, its run fails a check, it draws no such
+  // plot, or the SVG cannot be produced (gnuplot missing).
+  const Result& provide(const FigureRef& ref, const std::string& page_path,
+                        const std::string& dest_dir);
+
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  struct LabResult {
+    Result result;
+    std::string svg_dir;  // where its SVGs already are ("" = draw them)
+  };
+  LabResult& result_for(const std::string& lab, const std::string& page_path, bool fresh);
+
+  FigureSources sources_;
+  std::ostream& log_;
+  std::map<std::string, LabResult> cache_;
+  std::vector<std::string> warnings_;
+};
+
+// The caption's second half: machine, date and mode of the run that drew the figure.
+std::string caption_note(const Result& result);
+
+}  // namespace dp::guide
