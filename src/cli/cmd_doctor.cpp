@@ -1,5 +1,6 @@
 // dontpanic doctor — is this machine ready for the labs, and what will limit its numbers?
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -29,6 +30,16 @@ struct Item {
   bool required = false;
 };
 
+// The current clock of CPU 0 as the kernel reports it (may be absent in virtual machines).
+std::string cpu_mhz() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("cpu MHz", 0) == 0)
+      return fmt::format(", {:.0f} MHz now", std::strtod(line.c_str() + line.find(':') + 1, nullptr));
+  return "";
+}
+
 std::string cache_summary(const MachineInfo& m) {
   std::string s;
   for (const auto& c : m.caches) {
@@ -50,7 +61,8 @@ std::vector<Item> gpu_items(nlohmann::json& gpus) {
                      "GPU labs will be skipped; install lavapipe: sudo apt-get install mesa-vulkan-drivers", false});
   } else {
     for (const auto& d : devices)
-      items.push_back({"Vulkan device", "ok", gpu::describe(d), "", false});
+      items.push_back({fmt::format("Vulkan device {}", d.index), "ok",
+                       fmt::format("{} ({}){}", d.name, d.type, d.chosen ? ", used by GPU labs" : ""), "", false});
   }
 #else
   (void)gpus;
@@ -64,7 +76,7 @@ int doctor(bool json_out) {
   const MachineInfo m = MachineInfo::detect();
   std::vector<Item> items;
   items.push_back({"CPU", m.cpu.empty() ? "missing" : "ok",
-                   fmt::format("{} — {} cores, {} threads", m.cpu, m.cores, m.threads),
+                   fmt::format("{} — {} cores, {} threads{}", m.cpu, m.cores, m.threads, cpu_mhz()),
                    "cannot read /proc/cpuinfo; labs cannot describe the machine", true});
   items.push_back({"caches", m.caches.empty() ? "missing" : "ok", cache_summary(m),
                    "cannot read /sys/devices/system/cpu/cpu0/cache; cache labs need the sizes", true});
@@ -114,6 +126,10 @@ int doctor(bool json_out) {
     Table table({"part", "status", "detail"});
     for (const auto& i : items) table.add_row({i.name, i.status, i.detail});
     table.print(std::cout);
+#if defined(DP_HAVE_GPU)
+    for (const auto& d : gpu::list_devices())
+      if (d.error.empty()) std::cout << '\n' << gpu::describe(d) << '\n';
+#endif
     bool any = false;
     for (const auto& i : items) {
       if (i.status == "ok") continue;

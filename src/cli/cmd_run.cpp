@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <algorithm>
 
@@ -23,7 +24,7 @@ struct RunCliOptions {
   std::vector<std::string> labs;
   bool quick = false;
   std::vector<std::string> params;
-  int repetitions = 0;
+  std::optional<int> repetitions;
   std::string json;
   std::string plot = "svg";
   std::string out = "results";
@@ -63,7 +64,7 @@ RunOptions make_options(const RunCliOptions& o) {
   RunOptions options;
   options.quick = o.quick;
   options.assignments = o.params;
-  if (o.repetitions != 0) options.repetitions = o.repetitions;
+  options.repetitions = o.repetitions;
   options.json_path = o.json;
   options.out_dir = o.out;
   options.plot = parse_plot_mode(o.plot);
@@ -80,8 +81,8 @@ int run(const RunCliOptions& o) {
   if (labs.size() > 1 && !o.json.empty())
     throw Error("--json FILE takes a single lab; with several labs each JSON goes to --out DIR as <lab>.json");
   const RunOptions options = make_options(o);
-  if (o.repetitions != 0 && (o.repetitions < 1 || o.repetitions > 1000))
-    throw Error(fmt::format("--repetitions {} is out of range; use 1 to 1000", o.repetitions));
+  if (o.repetitions && (*o.repetitions < 1 || *o.repetitions > 1000))
+    throw Error(fmt::format("--repetitions {} is out of range; use 1 to 1000", *o.repetitions));
   // Validate every lab's parameters before measuring anything.
   for (const auto* lab : labs) Params::resolve(lab->params, options.quick, options.assignments);
   if (!o.gpu.empty()) setenv("DONTPANIC_GPU", o.gpu.c_str(), 1);
@@ -155,7 +156,8 @@ void add_run_command(CLI::App& app, CliState& state) {
   cmd->add_option("lab", o->labs, "Lab ids (see `dontpanic list`)")->required();
   cmd->add_flag("--quick", o->quick, "Small sizes and few repetitions (seconds, not minutes)");
   cmd->add_option("--param", o->params, "Set a lab parameter, name=value (repeatable)");
-  cmd->add_option("--repetitions", o->repetitions, "Repetitions per measurement (1-1000)");
+  cmd->add_option_function<int>("--repetitions", [o](const int& n) { o->repetitions = n; },
+                                "Repetitions per measurement (1-1000)");
   cmd->add_option("--json", o->json, "Write the result JSON here (default: <out>/<lab>.json)");
   cmd->add_option("--plot", o->plot, "svg (files in --out), term (text plot) or none");
   cmd->add_option("--out", o->out, "Folder for JSON and SVG files (default: results)");

@@ -76,7 +76,7 @@ std::string gnuplot_script(const Result& result, const PlotSpec& plot, const std
   s += "plot ";
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     if (i > 0) s += ", \\\n     ";
-    s += fmt::format("$s{} using 1:2:3:4 with yerrorlines pointsize 0.6 title {}", blocks[i].first,
+    s += fmt::format("$s{} using 1:2:3:4 with yerrorlines lw 2 pointsize 0.7 title {}", blocks[i].first,
                      quote(blocks[i].second));
   }
   s += "\n";

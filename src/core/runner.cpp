@@ -52,18 +52,23 @@ void write_file_atomically(const std::string& path, const std::string& text) {
 namespace {
 
 // Fails early, before minutes of measuring, when an output location cannot be written.
-void ensure_writable_dir(const fs::path& dir, const std::string& what) {
+// `create` makes the folder first (for --out, a folder of ours); a --json file's folder must exist.
+void ensure_writable_dir(const fs::path& dir, const std::string& what, bool create) {
+  const fs::path folder = dir.empty() ? fs::path(".") : dir;
   std::error_code ec;
-  if (!dir.empty()) fs::create_directories(dir, ec);
-  const fs::path probe = (dir.empty() ? fs::path(".") : dir) / fmt::format(".dontpanic-probe-{}", getpid());
+  if (create) fs::create_directories(folder, ec);
+  if (!fs::is_directory(folder, ec))
+    throw Error(fmt::format("cannot write {}: the folder '{}' does not exist; create it first or "
+                            "choose another path",
+                            what, folder.string()));
+  const fs::path probe = folder / fmt::format(".dontpanic-probe-{}", getpid());
   std::ofstream out(probe);
   const bool ok = static_cast<bool>(out);
   out.close();
   fs::remove(probe, ec);
   if (!ok)
-    throw Error(fmt::format("cannot write {} into '{}': the folder does not exist or is not "
-                            "writable; choose a writable path",
-                            what, dir.empty() ? "." : dir.string()));
+    throw Error(fmt::format("cannot write {}: the folder '{}' is not writable; choose a writable path",
+                            what, folder.string()));
 }
 
 std::string format_x(const Series& s, double x) {
@@ -149,8 +154,9 @@ RunOutcome run_lab(const LabDef& lab, const RunOptions& options, std::ostream& o
   const std::string json_path = options.json_path.empty()
       ? (fs::path(options.out_dir) / (lab.info.id + ".json")).string()
       : options.json_path;
-  ensure_writable_dir(fs::path(json_path).parent_path(), "the result JSON " + json_path);
-  if (options.plot == PlotMode::svg) ensure_writable_dir(options.out_dir, "plots");
+  ensure_writable_dir(fs::path(json_path).parent_path(), "the result JSON " + json_path,
+                     options.json_path.empty());
+  if (options.plot == PlotMode::svg) ensure_writable_dir(options.out_dir, "plots", true);
 
   RunOutcome outcome;
   Result& result = outcome.result;

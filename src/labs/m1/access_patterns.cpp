@@ -166,7 +166,7 @@ void run(dp::LabContext& ctx) {
   ctx.result.plots.push_back({"time", "Summing an array: time per element", "working set",
                               "ns per element (median, p10-p90 bars)", dp::PlotSpec::Y::time, true, true, {}, markers});
   ctx.result.plots.push_back({"bandwidth", "Summing an array: useful bytes per second", "working set",
-                              "GB/s (array bytes / time)", dp::PlotSpec::Y::throughput, true, false, {}, markers});
+                              "GB/s (array bytes / time, log scale)", dp::PlotSpec::Y::throughput, true, true, {}, markers});
 
   // Key figures: each cache level at half its size (safely inside it), and DRAM at the largest set.
   struct Where { std::string name; double bytes; };
