@@ -11,6 +11,9 @@
 //              through the *whole* chain with the activations in shared memory: no global memory,
 //              no barrier between workgroups, one dispatch for the chain. (cpu-fused splits rows
 //              between threads for the same reason.)
+//      Runs of identical square layers (same width, same epilogue) are rolled into one LINEAR xN
+//      instruction that the kernel runs as a loop, so its size does not grow with depth (a
+//      shader with hundreds of unrolled layers takes a driver's compiler minutes).
 //   3. generate  one GLSL compute shader per chain, with every size and offset a constant; it is
 //              compiled with shaderc at run time (gpu/shader_compiler.hpp) and cached by the hash
 //              of its text (KernelCache below, plus the compiler's own SPIR-V cache).
@@ -45,6 +48,8 @@ struct Instr {
   std::uint64_t bias = 0;         // LINEAR: offset of b (out_width)
   std::vector<OpCode> epilogue;   // LINEAR: RELU / ADD / SUB applied in registers before storing
   std::vector<int> operands;      // ADD/SUB (own or in the epilogue): binding of the other operand
+  std::uint32_t repeat = 1;       // LINEAR: this many identical layers in a row, run as a loop
+  std::uint64_t stride = 0;       // LINEAR x repeat: params floats from one layer to the next
   NodeId node = 0;                // the graph node this instruction finishes
 };
 
@@ -57,6 +62,7 @@ struct Chain {
   std::size_t rows = 0;           // M: batch rows
   std::size_t rows_per_group = 1; // R: rows one workgroup carries through the chain
   std::size_t groups = 1;         // ceil(M / R) workgroups
+  std::uint32_t threads = 256;    // per workgroup
   std::string glsl;               // the generated kernel
   std::uint64_t hash = 0;         // fnv1a64(glsl): names the kernel and keys the caches
   std::string name() const;       // "chain-3f2a9c1e0b7d5a64"

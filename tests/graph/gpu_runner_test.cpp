@@ -136,16 +136,16 @@ TEST(GraphCompiler, OneChainPerMlpWithFusedEpilogues) {
   const CompiledGraph c = compile_graph(g);
   ASSERT_EQ(c.chains.size(), 1u);
   const auto& code = c.chains[0].code;
-  // LOAD, 3 x LINEAR(+RELU), SOFTMAX, STORE
-  ASSERT_EQ(code.size(), 6u);
-  EXPECT_EQ(code.front().code, OpCode::load);
-  for (int i = 1; i <= 3; ++i) {
-    EXPECT_EQ(code[i].code, OpCode::linear);
-    ASSERT_EQ(code[i].epilogue.size(), 1u);
-    EXPECT_EQ(code[i].epilogue[0], OpCode::relu);
-  }
-  EXPECT_EQ(code[4].code, OpCode::softmax);
-  EXPECT_EQ(code[5].code, OpCode::store);
+  // LOAD, LINEAR(+RELU) x3 rolled into one loop, SOFTMAX, STORE
+  ASSERT_EQ(code.size(), 4u);
+  EXPECT_EQ(code[0].code, OpCode::load);
+  EXPECT_EQ(code[1].code, OpCode::linear);
+  EXPECT_EQ(code[1].repeat, 3u);
+  EXPECT_EQ(code[1].stride, 8u * 8 + 8);
+  ASSERT_EQ(code[1].epilogue.size(), 1u);
+  EXPECT_EQ(code[1].epilogue[0], OpCode::relu);
+  EXPECT_EQ(code[2].code, OpCode::softmax);
+  EXPECT_EQ(code[3].code, OpCode::store);
   EXPECT_EQ(c.chains[0].params.size(), 3u * (8 * 8 + 8));
   EXPECT_EQ(c.chains[0].hash, fnv1a64(c.chains[0].glsl));
   EXPECT_NE(c.listing(g).find("LINEAR"), std::string::npos);
