@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""compare_torch.py — time PyTorch on the same work our GPU labs just measured, and write one JSON.
+
+Reads the lab results (dontpanic run <lab> --json DIR/<lab>.json) from DIR, times the matching
+PyTorch operation for every (lab, variant, shape) point on the same GPU, and writes
+  { "device": {...}, "entries": [ {lab, variant, shape, ours_ms, torch_ms, ratio, torch_op}, ... ],
+    "targets": [ {name, ratio, target, met}, ... ] }
+with ratio = torch_ms / ours_ms (above 1: ours is faster). Our times are the labs' GPU-clock
+medians (Vulkan timestamp queries); PyTorch's are CUDA-event medians over back-to-back calls.
+
+  python3 bench/gpu/compare_torch.py --labs DIR --doctor DIR/doctor.json --out FILE
+Falls back to the CPU (for testing the script) where CUDA is absent.
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+DEV = "cuda" if torch.cuda.is_available() else "cpu"
+torch.backends.cuda.matmul.allow_tf32 = False                       # fp32 means fp32
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False  # fp16 in, fp32 accumulate
+torch.backends.cudnn.benchmark = True
+
+
+def time_ms(fn, min_total_ms=50.0, repeats=7):
+    """Median milliseconds per call: warm up, pick a batch size, time `repeats` batches."""
+    for _ in range(3):
+        fn()
+    sync()
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    once = max((time.perf_counter() - t0) * 1e3, 1e-3)
+    batch = max(1, min(1000, int(min_total_ms / once)))
+    samples = []
+    for _ in range(repeats):
+        if DEV == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            for _ in range(batch):
+                fn()
+            end.record()
+            end.synchronize()
+            samples.append(start.elapsed_time(end) / batch)
+        else:
+            t0 = time.perf_counter()
+            for _ in range(batch):
+                fn()
+            samples.append((time.perf_counter() - t0) * 1e3 / batch)
+    return statistics.median(samples)
+
+
+def sync():
+    if DEV == "cuda":
+        torch.cuda.synchronize()
+
+
+def load(labs_dir, lab):
+    path = os.path.join(labs_dir, lab + ".json")
+    if not os.path.exists(path):
+        print(f"  (no {path}: lab {lab} did not run)", file=sys.stderr)
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def points(result, variant):
+    for s in result["series"]:
+        if s["variant"] == variant:
+            return s["points"]
+    return []
+
+
+def entry(lab, variant, shape, ours_ns, torch_ms, op):
+    ours_ms = ours_ns / 1e6
+    return {"lab": lab, "variant": variant, "shape": shape, "ours_ms": ours_ms, "torch_ms": torch_ms,
+            "ratio": torch_ms / ours_ms if ours_ms > 0 else None, "torch_op": op}
+
+
+def compare_add(r, out):
+    cache = {}
+    for variant in ("kernel vec4", "kernel scalar", "gpu end-to-end"):
+        for p in points(r, variant):
+            n = int(p["x"])
+            if (n, variant == "gpu end-to-end") not in cache:
+                a = torch.rand(n, device=DEV)
+                b = torch.rand(n, device=DEV)
+                c = torch.empty_like(a)
+                if variant == "gpu end-to-end":
+                    ha, hb = a.cpu(), b.cpu()
+                    cache[(n, True)] = time_ms(lambda: torch.add(ha.to(DEV), hb.to(DEV)).cpu(), repeats=3)
+                else:
+                    cache[(n, False)] = time_ms(lambda: torch.add(a, b, out=c))
+                del a, b, c
+            op = "torch.add(a.to(cuda), b.to(cuda)).cpu()" if variant == "gpu end-to-end" else "torch.add(a, b, out=c)"
+            out.append(entry("gpu-add", variant, f"n={n}", p["median_ns"], cache[(n, variant == "gpu end-to-end")], op))
+
+
+def compare_matmul(r, out):
+    cache = {}
+    for s in r["series"]:
+        fp16 = s["variant"].startswith("coopmat")
+        for p in s["points"]:
+            n = int(p["x"])
+            if (n, fp16) not in cache:
+                dtype = torch.float16 if fp16 else torch.float32
+                a = torch.rand(n, n, device=DEV, dtype=torch.float32).to(dtype)
+                b = torch.rand(n, n, device=DEV, dtype=torch.float32).to(dtype)
+                cache[(n, fp16)] = time_ms(lambda: torch.matmul(a, b))
+                del a, b
+            op = "torch.matmul fp16 (fp32 accumulate)" if fp16 else "torch.matmul fp32 (TF32 off)"
+            out.append(entry("gpu-matmul", s["variant"], f"{n}x{n}x{n}", p["median_ns"], cache[(n, fp16)], op))
+
+
+def compare_reduce(r, out):
+    cache = {}
+    for s in r["series"]:
+        if s["variant"] == "cpu":
+            continue
+        for p in s["points"]:
+            n = int(p["x"])
+            if n not in cache:
+                x = torch.rand(n, device=DEV) * 2 - 1
+                cache[n] = time_ms(lambda: torch.sum(x))
+                del x
+            out.append(entry("gpu-reduce", s["variant"], f"n={n}", p["median_ns"], cache[n], "torch.sum"))
+
+
+def histogram_input(n, skewed):
+    if skewed:  # exponential with mean 3, floored and clamped to a byte, as the lab makes it
+        v = torch.empty(n, device=DEV).exponential_(1 / 3.0).floor().clamp_(max=255)
+    else:
+        v = torch.randint(0, 256, (n,), device=DEV).float()
+    return v
+
+
+def compare_histogram(r, out):
+    cache = {}
+    for s in r["series"]:
+        if s["variant"].startswith("cpu"):
+            continue
+        skewed = s["variant"].endswith("skewed")
+        for p in s["points"]:
+            n = int(p["x"])
+            if (n, skewed) not in cache:
+                v = histogram_input(n, skewed)
+                vb = v.to(torch.uint8)
+                cache[(n, skewed)] = (time_ms(lambda: torch.histc(v, bins=256, min=0, max=255)),
+                                      time_ms(lambda: torch.bincount(vb, minlength=256)))
+                del v, vb
+            histc, bincount = cache[(n, skewed)]
+            e = entry("gpu-histogram", s["variant"], f"{n} bytes, {'skewed' if skewed else 'uniform'}",
+                      p["median_ns"], histc, "torch.histc(float32 values, bins=256)")
+            e["torch_bincount_ms"] = bincount  # uint8 input, closer to our 1-byte values
+            out.append(e)
+
+
+def compare_conv(r, out, k):
+    cache = {}
+    for s in r["series"]:
+        if s["variant"] == "cpu":
+            continue
+        for p in s["points"]:
+            side = int(p["x"])
+            if side not in cache:
+                x = torch.rand(1, 1, side, side, device=DEV)
+                w = torch.rand(1, 1, k, k, device=DEV) * 2 - 1
+                cache[side] = time_ms(lambda: F.conv2d(x, w, padding=k // 2))
+                del x, w
+            out.append(entry("gpu-conv", s["variant"], f"{side}x{side}, k={k}", p["median_ns"], cache[side],
+                             "torch.nn.functional.conv2d fp32 (TF32 off)"))
+
+
+def device_facts(doctor_path):
+    facts = {"torch": torch.__version__, "torch_device": DEV}
+    if DEV == "cuda":
+        p = torch.cuda.get_device_properties(0)
+        facts.update({"name": p.name, "multiprocessors": p.multi_processor_count,
+                      "memory_bytes": p.total_memory, "cuda": torch.version.cuda})
+        try:
+            facts["nvidia_driver"] = subprocess.run(
+                ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    if doctor_path and os.path.exists(doctor_path):
+        with open(doctor_path) as f:
+            doc = json.load(f)
+        facts["vulkan_devices"] = doc.get("gpus", [])
+    return facts
+
+
+def targets(entries):
+    def find(lab, pred):
+        return [e for e in entries if e["lab"] == lab and pred(e)]
+
+    result = []
+    fp32 = find("gpu-matmul", lambda e: e["shape"] == "4096x4096x4096" and not e["variant"].startswith("coopmat"))
+    if fp32:
+        best = min(fp32, key=lambda e: e["ours_ms"])
+        result.append({"name": "best fp32 matmul at 4096^3 vs torch fp32", "variant": best["variant"],
+                       "ratio": best["ratio"], "target": 0.7, "met": best["ratio"] >= 0.7})
+    coop = find("gpu-matmul", lambda e: e["shape"] == "4096x4096x4096" and e["variant"].startswith("coopmat"))
+    if coop:
+        result.append({"name": "coopmat fp16 matmul at 4096^3 vs torch fp16", "variant": coop[0]["variant"],
+                       "ratio": coop[0]["ratio"], "target": 0.5, "met": coop[0]["ratio"] >= 0.5})
+    add = find("gpu-add", lambda e: e["shape"] == "n=100000000" and e["variant"].startswith("kernel"))
+    if add:
+        best = min(add, key=lambda e: e["ours_ms"])
+        result.append({"name": "vector add at 1e8 vs torch.add (bandwidth)", "variant": best["variant"],
+                       "ratio": best["ratio"], "target": 0.8, "met": best["ratio"] >= 0.8})
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labs", required=True, help="folder with <lab>.json results")
+    ap.add_argument("--doctor", help="dontpanic doctor --json output")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    entries = []
+    for lab, fn in (("gpu-add", compare_add), ("gpu-matmul", compare_matmul), ("gpu-reduce", compare_reduce),
+                    ("gpu-histogram", compare_histogram), ("gpu-conv", None)):
+        r = load(args.labs, lab)
+        if r is None:
+            continue
+        print(f"  torch: {lab}", file=sys.stderr, flush=True)
+        try:
+            if lab == "gpu-conv":
+                compare_conv(r, entries, int(r["params"].get("k", 5)))
+            else:
+                fn(r, entries)
+        except Exception as e:  # one failing comparison must not lose the others
+            print(f"  torch comparison for {lab} failed: {e!r}", file=sys.stderr)
+        if DEV == "cuda":
+            torch.cuda.empty_cache()
+    doc = {"schema": 1, "generated_by": "bench/gpu/compare_torch.py", "ratio": "torch_ms / ours_ms",
+           "timing": {"ours": "Vulkan timestamp queries, median of the lab's repetitions",
+                      "torch": "CUDA events around back-to-back calls, median of 7 batches"},
+           "device": device_facts(args.doctor), "entries": entries, "targets": targets(entries)}
+    with open(args.out, "w") as f:
+        json.dump(doc, f, indent=1)
+    for t in doc["targets"]:
+        print(f"  target {t['name']}: ratio {t['ratio']:.3f} (>= {t['target']}) {'met' if t['met'] else 'MISSED'}",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

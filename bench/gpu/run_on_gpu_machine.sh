@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# run_on_gpu_machine.sh — on the NVIDIA GPU machine: our GPU labs, then PyTorch on the same shapes.
+#
+# Expects .gpubundle/ (bench/gpu/make_bundle.sh) and .gl/ (the Vulkan loader packages) in the
+# working tree, and writes into ${OUT:-bench-out}: doctor.json, the labs' JSON (labs.tar.gz),
+# h100-gpu-labs.json (the comparison) and run.log.
+#   device run: carry [".gl", ".gpubundle"], command: bash bench/gpu/run_on_gpu_machine.sh
+set -uo pipefail
+out=${OUT:-bench-out}
+mkdir -p "$out/labs"
+exec > >(tee "$out/run.log") 2>&1
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+# The Vulkan loader, unpacked over / as the device README prescribes, and NVIDIA's ICD.
+if ! ldconfig -p | grep -q libvulkan.so.1; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
+[ -f "$VK_DRIVER_FILES" ] || ls -R /usr/local/nvidia/share 2>/dev/null | head -20
+export XDG_CACHE_HOME=/tmp/dp-cache DONTPANIC_HISTORY=/tmp/dp-history.sqlite DONTPANIC_GPU_VALIDATION=0
+# Our Debian libraries for our binary only (PyTorch keeps the machine's own).
+dp() { LD_LIBRARY_PATH="$root/.gpubundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$root/.gpubundle/bin/dontpanic" "$@"; }
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv || true
+
+dp doctor --json > "$out/doctor.json" || true
+dp doctor || true
+
+for lab in ${DP_GPU_LABS:-gpu-add gpu-matmul gpu-reduce gpu-histogram gpu-conv gpu-dispatch-overhead}; do
+  echo "=== $lab"
+  start=$(date +%s)
+  timeout 240 env LD_LIBRARY_PATH="$root/.gpubundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$root/.gpubundle/bin/dontpanic" run "$lab" --plot none --json "$out/labs/$lab.json" --out /tmp/dp-results \
+    ${DP_GPU_LAB_ARGS:-} || echo "!!! $lab exited with $?"
+  echo "=== $lab took $(( $(date +%s) - start )) s"
+done
+
+echo "=== PyTorch on the same shapes"
+PYTHONUNBUFFERED=1 python3 "$root/bench/gpu/compare_torch.py" --labs "$out/labs" --doctor "$out/doctor.json" \
+  --out "$out/h100-gpu-labs.json" || echo "!!! compare_torch.py exited with $?"
+tar -C "$out" -czf "$out/labs.tar.gz" labs && rm -rf "$out/labs"
+ls -la "$out"
