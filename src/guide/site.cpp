@@ -225,9 +225,22 @@ StagedSite stage_site(const Site& site, const GuideOptions& options, std::ostrea
         throw Error(fmt::format("guide/docs/{}: figure '{}' must stand alone on its line, so that "
                                 "it can get its caption",
                                 path, fig.file));
-      const Result& result = figures.provide(fig, path, figures_out.string());
-      staged_figures.insert("figures/" + fig.file);
       const std::string indent = page.body.substr(start, fig.link.begin - start);
+      const Result* drawn = nullptr;
+      try {
+        drawn = &figures.provide(fig, path, figures_out.string());
+      } catch (const Unavailable& e) {  // e.g. a GPU lab on a machine without Vulkan
+        staged.warnings.push_back(fmt::format("guide/docs/{}: figure {} left out: {}", path, fig.file, e.what()));
+        edits.push_back({fig.link.begin, fig.link.end,
+                         fmt::format("<p class=\"dp-figure-missing\">The figure <code>{}</code> could "
+                                     "not be drawn on the machine that built this copy of the guide: "
+                                     "{}. Run <code>dontpanic run {}</code> where it can run, then "
+                                     "build the guide again.</p>",
+                                     fig.file, html_escape(e.what()), fig.lab)});
+        continue;
+      }
+      const Result& result = *drawn;
+      staged_figures.insert("figures/" + fig.file);
       edits.push_back(
           {fig.link.begin, fig.link.end,
            fmt::format("<figure class=\"dp-figure\" markdown>\n{0}[![{1}]({2})]({2})\n{0}<figcaption>"
@@ -269,7 +282,7 @@ StagedSite stage_site(const Site& site, const GuideOptions& options, std::ostrea
     staged.pages.push_back(path);
   }
   staged.figures.assign(staged_figures.begin(), staged_figures.end());
-  staged.warnings = figures.warnings();
+  staged.warnings.insert(staged.warnings.end(), figures.warnings().begin(), figures.warnings().end());
 
   // The navigation: home and other top-level pages, then each module in curriculum order.
   std::string nav = "nav:\n";

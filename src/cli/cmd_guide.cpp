@@ -1,0 +1,114 @@
+// dontpanic guide build|serve — the guide as a website, with only the levels and tracks you ask for.
+//
+//   dontpanic guide build [--level N] [--track T]... [--out DIR] [--results DIR]
+//   dontpanic guide serve [same options] [--port P]
+// Figures come from your own lab results (results/ or the history); a lab with none yet is run
+// in quick mode first. The work is done by src/guide (dp_guide); this file is the command line.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "guide/site.hpp"
+
+extern char** environ;
+
+namespace dp::cli {
+
+namespace {
+
+struct GuideCliOptions {
+  int level = 5;
+  std::vector<std::string> tracks;
+  std::string out = "site";
+  std::string results = "results";
+  int port = 8000;
+};
+
+guide::GuideOptions make_options(const GuideCliOptions& o) {
+  check_level(o.level, "--level");  // the same words as `dontpanic list`
+  check_tracks(o.tracks);
+  guide::GuideOptions options;
+  options.selection = guide::parse_selection(o.level, o.tracks);
+  options.out_dir = o.out;
+  options.figures.results_dir = o.results;
+  return options;
+}
+
+void print_warnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) std::cerr << "warning: " << w << '\n';
+}
+
+int build(const GuideCliOptions& o) {
+  const auto options = make_options(o);
+  std::cout << fmt::format("Building the guide: {}", options.selection.describe()) << std::endl;
+  const auto staged = guide::build_site(options, std::cout);
+  print_warnings(staged.warnings);
+  std::cout << fmt::format("{} pages and {} figures, checked by mkdocs build --strict.\n"
+                           "Open {}/index.html in a browser, or run: dontpanic guide serve\n",
+                           staged.pages.size(), staged.figures.size(), o.out);
+  return kOk;
+}
+
+// Runs `argv` in the foreground with our terminal; Ctrl-C stops the child, and we wait for it.
+int run_foreground(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0)
+    throw Error(fmt::format("could not start {}; is it installed?", argv[0]));
+  struct sigaction ignore {}, old_int {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &ignore, &old_int);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  if (WIFSIGNALED(status)) return WTERMSIG(status) == SIGINT ? kOk : 128 + WTERMSIG(status);
+  return WEXITSTATUS(status) == 0 ? kOk : kUsage;
+}
+
+int serve(const GuideCliOptions& o) {
+  const auto options = make_options(o);
+  std::cout << fmt::format("Staging the guide: {}", options.selection.describe()) << std::endl;
+  const auto argv = guide::serve_command(options, o.port, std::cout);
+  std::cout << fmt::format("Serving the guide at http://127.0.0.1:{}/ (Ctrl-C stops it)\n", o.port);
+  std::cout.flush();
+  return run_foreground(argv);
+}
+
+void add_selection_options(CLI::App* cmd, GuideCliOptions& o) {
+  cmd->add_option("--level", o.level, "Include levels 1..N (1 = first read, 5 = everything)")
+      ->capture_default_str();
+  cmd->add_option("--track", o.tracks,
+                  "Add a track's sections: dl, cg, cv, sp or all (repeatable; none = common sections)");
+  cmd->add_option("--results", o.results, "Where lab results are (figures come from them)")
+      ->capture_default_str();
+}
+
+}  // namespace
+
+void add_guide_command(CLI::App& app, CliState& state) {
+  auto o = std::make_shared<GuideCliOptions>();
+  auto* guide = app.add_subcommand("guide", "Build or serve the guide website (mkdocs), at your level");
+  guide->require_subcommand(1);
+
+  auto* build_cmd = guide->add_subcommand("build", "Build the guide into a folder of HTML pages");
+  add_selection_options(build_cmd, *o);
+  build_cmd->add_option("--out", o->out, "Folder for the site")->capture_default_str();
+  build_cmd->callback([o, &state] { state.action = [o] { return build(*o); }; });
+
+  auto* serve_cmd = guide->add_subcommand("serve", "Serve the guide on this machine and print its URL");
+  add_selection_options(serve_cmd, *o);
+  serve_cmd->add_option("--port", o->port, "TCP port on 127.0.0.1")->capture_default_str();
+  serve_cmd->callback([o, &state] { state.action = [o] { return serve(*o); }; });
+}
+
+}  // namespace dp::cli

@@ -1,0 +1,140 @@
+// The real guide under guide/: every page is well formed and agrees with the lab registry, and
+// mkdocs builds it with --strict at level 1, for each track, and in full.
+//
+// Figures come from lab results. The builds here run missing labs in quick mode with one
+// repetition, into a results folder beside the test binary that later test runs reuse.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "core/lab.hpp"
+#include "core/process.hpp"
+#include "guide/site.hpp"
+#include "support.hpp"
+
+namespace dp::guide {
+namespace {
+
+namespace fs = std::filesystem;
+
+Site real_site(const Selection& selection = parse_selection(5, {"all"})) {
+  return load_site(default_guide_dir(), selection, registered_labs());
+}
+
+GuideOptions build_options(const test::ScratchDir& dir, const Selection& selection) {
+  GuideOptions options;
+  options.out_dir = dir / "site";
+  options.staging_dir = dir / "stage";
+  options.selection = selection;
+  options.figures.results_dir = (fs::path(DP_CLI_PATH).parent_path() / "guide-test-results").string();
+  options.figures.use_history = false;  // only results this test suite produced
+  options.figures.repetitions = 1;      // the figures only need to exist
+  return options;
+}
+
+// The pages a build must contain: everything whose level and tracks the selection includes.
+std::set<std::string> expected_pages(const Selection& selection) {
+  std::set<std::string> pages;
+  for (const auto& [path, page] : real_site().index.pages)
+    if (selection.includes(page.meta)) pages.insert(path);
+  return pages;
+}
+
+std::string html_of(const std::string& page) {  // use_directory_urls is off: a.md -> a.html
+  return page.substr(0, page.size() - 3) + ".html";
+}
+
+TEST(GuideSite, EveryPageParsesAndAgreesWithTheRegistry) {
+  const Site site = real_site();
+  EXPECT_TRUE(site.index.exists("index.md"));
+  for (int m = 0; m <= 5; ++m) EXPECT_TRUE(site.index.exists("m" + std::to_string(m) + "/index.md")) << m;
+  // Every registered lab has its page (at its level and tracks, naming its source file), and
+  // every labs: id on a page is a registered lab.
+  const auto problems = consistency_problems(site);
+  std::string all;
+  for (const auto& p : problems) all += "\n  " + p;
+  EXPECT_TRUE(problems.empty()) << problems.size() << " problems:" << all;
+}
+
+TEST(GuideSite, EveryFigureNamesARegisteredLabOfItsPage) {
+  for (const auto& [path, page] : real_site().index.pages) {
+    SCOPED_TRACE(path);
+    std::vector<FigureRef> figures;
+    EXPECT_NO_THROW(figures = find_figures(page));
+    for (const auto& f : figures) EXPECT_NE(find_lab(f.lab), nullptr) << f.file;
+  }
+}
+
+TEST(GuideSite, EveryModuleListsItsSections) {
+  const Site site = real_site();
+  for (const auto& module : site.curriculum.modules) {
+    SCOPED_TRACE(module.dir);
+    EXPECT_FALSE(module.sections.empty());
+    const Page& landing = site.index.pages.at(module.dir + "/index.md");
+    EXPECT_NE(landing.body.find("<!-- dontpanic:sections -->"), std::string::npos);
+    for (const auto& s : module.sections)
+      for (const auto& p : s.pages) EXPECT_TRUE(site.index.exists(p)) << s.title << ": " << p;
+  }
+}
+
+void expect_built(const test::ScratchDir& dir, const StagedSite& staged, const Selection& selection) {
+  const auto want = expected_pages(selection);
+  EXPECT_EQ(std::set<std::string>(staged.pages.begin(), staged.pages.end()), want);
+  for (const auto& [path, page] : real_site().index.pages) {
+    const bool built = fs::exists(fs::path(dir / "site") / html_of(path));
+    EXPECT_EQ(built, want.count(path) > 0) << path << " (level " << page.meta.level << ")";
+  }
+  for (const auto& figure : staged.figures) EXPECT_TRUE(fs::exists(fs::path(dir / "site") / figure)) << figure;
+}
+
+TEST(GuideBuild, FullSiteBuildsStrictWithEveryFigure) {
+  ASSERT_TRUE(find_program("mkdocs")) << "mkdocs is missing: run tools/setup (Debian packages "
+                                         "mkdocs, mkdocs-material, python3-pymdownx)";
+  test::ScratchDir dir;
+  const Selection all = parse_selection(5, {"all"});
+  std::ostringstream log;
+  const StagedSite staged = build_site(build_options(dir, all), log);  // throws on any mkdocs warning
+  expect_built(dir, staged, all);
+  EXPECT_TRUE(fs::exists(fs::path(dir / "site") / "stylesheets/dontpanic.css"));
+}
+
+TEST(GuideBuild, LevelOneBuildHasEveryLevelOnePageAndNothingAbove) {
+  ASSERT_TRUE(find_program("mkdocs")) << "mkdocs is missing: run tools/setup";
+  test::ScratchDir dir;
+  const Selection first = parse_selection(1, {});
+  std::ostringstream log;
+  const StagedSite staged = build_site(build_options(dir, first), log);
+  expect_built(dir, staged, first);
+  for (const auto& p : staged.pages) {
+    const Page& page = real_site().index.pages.at(p);
+    EXPECT_EQ(page.meta.level, 1) << p;
+    EXPECT_TRUE(page.meta.tracks.empty()) << p;
+  }
+}
+
+// Staging is what decides the pages; one mkdocs build per track would only repeat the full one.
+TEST(GuideBuild, EachTrackBuildHasItsTracksPages) {
+  for (const auto& track : kTracks) {
+    SCOPED_TRACE(track);
+    test::ScratchDir dir;
+    const Selection selection = parse_selection(5, {track});
+    std::ostringstream log;
+    const StagedSite staged = stage_site(real_site(selection), build_options(dir, selection), log);
+    EXPECT_EQ(std::set<std::string>(staged.pages.begin(), staged.pages.end()), expected_pages(selection));
+    for (const auto& [path, page] : real_site().index.pages) {
+      const bool has_track = std::find(page.meta.tracks.begin(), page.meta.tracks.end(), track) != page.meta.tracks.end();
+      const bool only_others = !page.meta.tracks.empty() && !has_track;
+      if (has_track || page.meta.tracks.empty()) {
+        EXPECT_TRUE(fs::exists(dir.path() / "stage/docs" / path)) << path;
+      }
+      if (only_others) {
+        EXPECT_FALSE(fs::exists(dir.path() / "stage/docs" / path)) << path;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dp::guide
