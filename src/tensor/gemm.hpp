@@ -11,8 +11,8 @@
 // layout: one row per output feature), b has N entries, out is M x N. FLOPs = 2*M*N*K.
 //
 // How it is fast (the details are in gemm.cpp):
-//  1. A micro-kernel keeps an MR x NR block of `out` in SIMD registers (12 x 32 floats with
-//     AVX-512: 24 registers) and streams K: per step it loads NR weights, broadcasts MR inputs and
+//  1. A micro-kernel keeps an MR x NR block of `out` in SIMD registers (8 x 32 floats with
+//     AVX-512: 16 registers) and streams K: per step it loads NR weights, broadcasts MR inputs and
 //     does MR*NR/kLanes fused multiply-adds. Registers are the only memory fast enough for that.
 //  2. Blocking: KC columns of x at a time so the pieces the kernel re-reads stay in L1 and L2.
 //  3. Packing: W is rearranged so the kernel reads it with stride 1 (once per W, which is why
