@@ -16,6 +16,10 @@ Threads (cpu): every count in --threads is tried with torch.set_num_threads and 
 reported, with the per-count medians beside it: on 2-core machines Debian's PyTorch can be several
 times slower with two threads than with one at some sizes, and the fair peer is PyTorch at its best.
 
+Transfers (cuda): with --transfers host, each timed pass starts from the input in (pinned) host
+memory and ends with the result copied back to (pinned) host memory and the GPU synchronised, as
+our GPU modes do; without it the input stays on the GPU and only a synchronise ends the pass.
+
 Timing: like Google Benchmark in our labs. A warm-up, then --reps repetitions; each repetition
 runs the forward pass enough times to last --min-time seconds; the per-pass time of each
 repetition is one sample; we report the median and the 10th/90th percentiles.
@@ -29,6 +33,7 @@ Output: one JSON object on stdout (the lab parses it):
 Usage
   torch_graph.py --shapes 64x64x64,128x64x128 [--modes eager,jit] [--threads 1,2]
                  [--reps 10] [--min-time 0.05] [--seed 1] [--device cpu|cuda] [--verify 17x3x17]
+                 [--transfers none|host]
   A shape is WIDTHxDEPTHxBATCH.
 """
 import argparse
@@ -129,12 +134,22 @@ def summary(samples):
 
 # --- modes ---------------------------------------------------------------------------------------
 
-def make_forward(mode, model, x, device):
+def make_forward(mode, model, x, device, transfers):
     """A zero-argument callable running one forward pass in `mode`, or raises."""
+    host_in = host_out = None
+    if transfers == "host":  # start and end in pinned host memory, like our GPU modes
+        host_in = x.cpu().pin_memory()
+        with torch.inference_mode():
+            host_out = torch.empty_like(model(x).cpu()).pin_memory()
+
     if mode == "eager":
         def run():
             with torch.inference_mode():
-                return model(x)
+                if host_in is None:
+                    return model(x)
+                y = model(host_in.to(device, non_blocking=True))
+                host_out.copy_(y)  # blocking: waits for the GPU
+                return host_out
         return run
     if mode == "jit":
         with torch.no_grad():
@@ -157,8 +172,13 @@ def make_forward(mode, model, x, device):
         with torch.cuda.graph(graph), torch.inference_mode():
             static_y = model(static_x)
         def run():
+            if host_in is None:
+                graph.replay()
+                return static_y
+            static_x.copy_(host_in, non_blocking=True)
             graph.replay()
-            return static_y
+            host_out.copy_(static_y)
+            return host_out
         return run
     raise ValueError(f"unknown mode {mode}")
 
@@ -180,6 +200,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--verify", type=parse_shape, default=None)
+    ap.add_argument("--transfers", default="none", choices=["none", "host"])
     args = ap.parse_args()
 
     shapes = [parse_shape(s) for s in args.shapes.split(",") if s]
@@ -194,7 +215,8 @@ def main():
         n = os.cpu_count() or 1
         thread_counts = [int(t) for t in args.threads.split(",") if t] or list(range(1, n + 1))
 
-    out = {"torch": torch.__version__, "device": args.device, "results": [], "skipped": []}
+    out = {"torch": torch.__version__, "device": args.device, "transfers": args.transfers,
+           "results": [], "skipped": []}
     if args.device == "cuda":
         out["gpu"] = torch.cuda.get_device_name(0)
     failed_modes = {}
@@ -205,7 +227,7 @@ def main():
             if mode in failed_modes:
                 continue
             try:
-                forward = make_forward(mode, model, x, device)
+                forward = make_forward(mode, model, x, device, args.transfers)
             except Exception as e:  # e.g. TorchScript missing in this build: say so, go on
                 failed_modes[mode] = f"{type(e).__name__}: {e}".splitlines()[0][:200]
                 out["skipped"].append({"mode": mode, "reason": failed_modes[mode]})
