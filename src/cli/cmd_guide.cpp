@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <iostream>
 #include <memory>
 
@@ -56,21 +57,38 @@ int build(const GuideCliOptions& o) {
   return kOk;
 }
 
-// Runs `argv` in the foreground with our terminal; Ctrl-C stops the child, and we wait for it.
+volatile sig_atomic_t g_child = 0;  // the server's pid, for the signal handler
+
+void forward_signal(int signal) {
+  if (g_child > 0) kill(static_cast<pid_t>(g_child), signal);
+}
+
+// Runs `argv` in the foreground with our terminal. Ctrl-C or a kill reaches the server (we pass
+// SIGINT and SIGTERM on), and we return once it has stopped.
 int run_foreground(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The server gets a process group of its own, so a Ctrl-C reaches it once: through us.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid = 0;
-  if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0)
-    throw Error(fmt::format("could not start {}; is it installed?", argv[0]));
-  struct sigaction ignore {}, old_int {};
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGINT, &ignore, &old_int);
+  const int spawned = posix_spawnp(&pid, args[0], nullptr, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (spawned != 0) throw Error(fmt::format("could not start {}; is it installed?", argv[0]));
+  g_child = pid;
+  struct sigaction forward {}, old_int {}, old_term {};
+  forward.sa_handler = forward_signal;
+  sigaction(SIGINT, &forward, &old_int);
+  sigaction(SIGTERM, &forward, &old_term);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  g_child = 0;
   sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
   if (WIFSIGNALED(status)) return WTERMSIG(status) == SIGINT ? kOk : 128 + WTERMSIG(status);
   return WEXITSTATUS(status) == 0 ? kOk : kUsage;
 }

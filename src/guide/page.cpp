@@ -247,9 +247,10 @@ std::string front_matter_yaml(const Page& page) {
     for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
     return out + "]";
   };
-  return fmt::format("---\ntitle: {}\nlevel: {}\ntracks: {}\nlabs: {}\n---\n",
-                     nlohmann::json(page.title).dump(), page.meta.level, list(page.meta.tracks),
-                     list(page.meta.labs));
+  const std::string title =
+      page.path == "index.md" ? "" : fmt::format("title: {}\n", nlohmann::json(page.title).dump());
+  return fmt::format("---\n{}level: {}\ntracks: {}\nlabs: {}\n---\n", title, page.meta.level,
+                     list(page.meta.tracks), list(page.meta.labs));
 }
 
 std::vector<MarkdownLink> find_links(const std::string& body) {

@@ -44,7 +44,8 @@ struct Page {
 // a key is unknown, the level is outside 1..5, a track is unknown, or there is no '# ' heading.
 Page parse_page(const std::string& path, const std::string& text);
 
-// The front matter of `page` as YAML (what mkdocs reads), with `title` set to the plain title.
+// The front matter of `page` as YAML (what mkdocs reads). `title` is set to the plain title,
+// which the theme puts in the browser tab, except on the home page, whose tab shows the site name.
 std::string front_matter_yaml(const Page& page);
 
 struct MarkdownLink {
