@@ -49,8 +49,8 @@ std::string gnuplot_script(const Result& result, const PlotSpec& plot, const std
   if (plot.logy) s += "set logscale y\n";
   if (x_is_bytes) s += "set format x \"%.0b %BB\"\n";
   for (const auto& m : plot.markers) {
-    s += fmt::format("set arrow from {0:g}, graph 0 to {0:g}, graph 1 nohead dashtype 2 lc rgb '#888888'\n", m.x);
-    s += fmt::format("set label {} at {:g}, graph 0.97 rotate by 90 right offset -0.6,0 font ',9' tc rgb '#555555' noenhanced\n",
+    s += fmt::format("set arrow from first {0:g}, graph 0 to first {0:g}, graph 1 nohead dashtype 2 lc rgb '#888888'\n", m.x);
+    s += fmt::format("set label {} at first {:g}, graph 0.97 rotate by 90 right offset -0.6,0 font ',9' tc rgb '#555555' noenhanced\n",
                      quote(m.label), m.x);
   }
   // Inline data blocks: x, median, p10, p90 (time or throughput; the spread becomes error bars).

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -73,6 +74,7 @@ void ensure_writable_dir(const fs::path& dir, const std::string& what, bool crea
 
 std::string format_x(const Series& s, double x) {
   if (s.x == "bytes") return format_bytes(static_cast<std::uint64_t>(x));
+  if (x == std::floor(x) && std::abs(x) < 1e15) return fmt::format("{}", static_cast<long long>(x));
   return format_number(x);
 }
 
