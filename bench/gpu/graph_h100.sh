@@ -10,12 +10,14 @@
 #   h100-graph.json                         the comparison (bench/gpu/graph_compare.py)
 #   graph-run.log
 #   device run: carry [".gl", ".gpubundle"], command: bash bench/gpu/graph_h100.sh
+#   (DP_BUNDLE=<folder> for a bundle written elsewhere; the steps stay within the 10-minute limit)
 set -uo pipefail
 out=${OUT:-bench-out}
 mkdir -p "$out"
 exec > >(tee "$out/graph-run.log") 2>&1
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+bundle=${DP_BUNDLE:-.gpubundle}  # the folder make_bundle.sh wrote (bin/dontpanic, lib/)
 
 if ! ldconfig -p | grep -q libvulkan.so.1; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -25,8 +27,8 @@ export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/n
 export XDG_CACHE_HOME=/tmp/dp-cache DONTPANIC_HISTORY=/tmp/dp-history.sqlite DONTPANIC_GPU_VALIDATION=0
 dp() {  # our binary with our Debian libraries (PyTorch keeps the machine's own); $1 = time limit
   local limit=$1; shift
-  timeout "$limit" env LD_LIBRARY_PATH="$root/.gpubundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    "$root/.gpubundle/bin/dontpanic" "$@"
+  timeout "$limit" env LD_LIBRARY_PATH="$root/$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    "$root/$bundle/bin/dontpanic" "$@"
 }
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv || true
 
@@ -34,17 +36,17 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv 
 # run too (this machine's CPU, a generic x86-64 build) but only to width 256; PyTorch CPU is off
 # (the CUDA peers below are the point here).
 echo "=== graph-modes"
-dp 900 run graph-modes --plot none --json "$out/graph-modes.json" --out /tmp/dp-results \
-  --param torch=off --param cpu-max-width=256 --param gpu-budget=60 || echo "!!! graph-modes exited with $?"
+dp 360 run graph-modes --plot none --json "$out/graph-modes.json" --out /tmp/dp-results \
+  --param torch=off --param cpu-max-width=256 --param gpu-budget=5 || echo "!!! graph-modes exited with $?"
 echo "=== graph-compiler"
-dp 300 run graph-compiler --plot none --json "$out/graph-compiler.json" --out /tmp/dp-results \
+dp 90 run graph-compiler --plot none --json "$out/graph-compiler.json" --out /tmp/dp-results \
   --param max-depth=256 || echo "!!! graph-compiler exited with $?"
 
 echo "=== PyTorch CUDA on the same shapes (input from and result to pinned host memory, like ours)"
 shapes=""
 for w in 4 8 16 32 64 128 256; do shapes="$shapes${shapes:+,}${w}x64x${w}"; done
 for d in 1 2 4 8 16 32 128 256; do shapes="$shapes,256x${d}x256"; done
-PYTHONUNBUFFERED=1 timeout 600 python3 bench/peers/torch_graph.py --device cuda --modes eager,cudagraph \
+PYTHONUNBUFFERED=1 timeout 120 python3 bench/peers/torch_graph.py --device cuda --modes eager,cudagraph \
   --transfers host --shapes "$shapes" --reps 15 --min-time 0.05 > "$out/torch-cuda.json" \
   || echo "!!! torch_graph.py exited with $?"
 

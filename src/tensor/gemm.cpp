@@ -3,7 +3,8 @@
 // Loop nest for one thread's rows (BLIS's, with our names):
 //   for each block of KC columns of x (kc0)            x block and W panels slices fit in cache
 //     for each block of MC rows of x (ic0)
-//       pack those MC x KC inputs into MR-row strips    (k-major inside a strip)
+//       pack those MC x KC inputs into MR-row strips    (k-major inside a strip; skipped when
+//                                                        K <= 1024: the kernel reads x's rows)
 //       for each panel of NR output features (p)
 //         for each strip of MR rows (i)
 //           micro-kernel: MR x NR results in registers, KC steps of rank-1 updates
@@ -33,10 +34,13 @@ using simd::vfloat;
 // Cache blocks: KC = 1024 columns of K at a time, so up to width 1024 the sum over K is never
 // split and every result is stored once, straight after its bias and relu (splitting K at 256
 // meant re-loading and re-storing `out` 4 times at K = 1024: 15% slower there). An MR x KC input
-// strip is 8 x 1024 x 4 = 32 KiB (L1); a KC x NR weight slice 128 KiB streams from L2; MC = 64
-// rows of packed inputs (256 KiB) stay in L2 while they meet every weight panel.
-// Measured on a Zen 4 core (thread CPU time, one thread): 79 / 93 / 99 / 101 / 102 GFLOP/s at
-// n = 64 / 128 / 256 / 512 / 1024; OpenBLAS through PyTorch got 99.5 at 1024 on the same core.
+// strip is at most 8 x 1024 x 4 = 32 KiB (L1); a KC x NR weight slice (128 KiB) streams from L2;
+// MC = 128 rows of inputs (512 KiB) stay in L2 while they meet every weight panel.
+// Up to K = 1024 the inputs are read in place (no packing): the copy cost more than it saved,
+// most at small sizes (n = 32: 60 -> 83 GFLOP/s).
+// Measured on a Zen 4 core (thread CPU time, one thread): 83 / 96 / 103 / 104 / 103 / 101 GFLOP/s
+// at n = 32 / 64 / 128 / 256 / 512 / 1024; OpenBLAS through PyTorch got 99.5 at 1024 on the
+// same core.
 // The macros let you try others: cmake -DCMAKE_CXX_FLAGS="-DDP_GEMM_KC=256".
 #ifndef DP_GEMM_NV
 #define DP_GEMM_NV 2
@@ -48,21 +52,31 @@ using simd::vfloat;
 #define DP_GEMM_KC 1024
 #endif
 #ifndef DP_GEMM_MC_STRIPS
-#define DP_GEMM_MC_STRIPS 8
+#define DP_GEMM_MC_STRIPS 16
 #endif
 constexpr int kNV = DP_GEMM_NV;
 constexpr int kNR = kNV * kLanes;
 constexpr int kMR = DP_GEMM_MR;
 constexpr int kKC = DP_GEMM_KC;
 constexpr int kMC = kMR * DP_GEMM_MC_STRIPS;
+#ifndef DP_GEMM_DIRECT_K
+#define DP_GEMM_DIRECT_K 1024
+#endif
+constexpr std::size_t kDirectK = DP_GEMM_DIRECT_K;  // up to this K, inputs are not packed
 
 // out[rows x cols] (row stride ldc) = act(init + a_strip · b_slice), where a_strip is kc x MR
 // (k-major: a[k*MR + r]) and b_slice is kc x NR (b[k*NR + j]). init is the bias on the first K
 // block, otherwise what the previous block stored. rows <= MR, cols <= NR: edges store less.
-void micro_kernel(std::size_t kc, const float* __restrict a, const float* __restrict b,
+// kPacked = false reads the inputs straight from x's rows instead (a: row 0, lda: row stride):
+// for small K the rows are in L1 anyway, and the copy that packing makes would cost more than
+// the scattered loads it saves.
+template <bool kPacked>
+void micro_kernel(std::size_t kc, const float* __restrict a, std::size_t lda, const float* __restrict b,
                   float* __restrict c, std::size_t ldc, std::size_t rows, std::size_t cols,
                   const float* bias, bool first, bool last, Activation act) {
   vfloat acc[kMR][kNV];
+  const float* row[kMR];  // unpacked: where each row of the strip starts (missing rows: row 0)
+  for (int r = 0; r < kMR; ++r) row[r] = a + (static_cast<std::size_t>(r) < rows ? r : 0) * lda;
   const bool full = rows == kMR && cols == kNR;
   alignas(64) float edge[kMR][kNR];  // staging for partial tiles at the right and bottom edges
   if (first) {
@@ -89,7 +103,7 @@ void micro_kernel(std::size_t kc, const float* __restrict a, const float* __rest
     for (int v = 0; v < kNV; ++v) w[v] = *reinterpret_cast<const vfloat*>(b + k * kNR + v * kLanes);
 #pragma GCC unroll 16
     for (int r = 0; r < kMR; ++r) {
-      const vfloat xr = simd::broadcast(a[k * kMR + r]);
+      const vfloat xr = simd::broadcast(kPacked ? a[k * kMR + r] : row[r][k]);
 #pragma GCC unroll 4
       for (int v = 0; v < kNV; ++v) acc[r][v] += xr * w[v];
     }
@@ -169,6 +183,19 @@ void linear_rows(ConstView<float> x, const PackedLinear& w, MatrixView<float> ou
   assert(x.cols == w.in_features() && out.cols == w.out_features() && out.rows == x.rows);
   const std::size_t K = x.cols, N = out.cols;
   float* packed = input_scratch();
+  if (K <= kDirectK) {  // one K block, inputs read in place, MC rows at a time (they stay in L2)
+    for (std::size_t ic0 = r0; ic0 < r1; ic0 += kMC) {
+      const std::size_t ic1 = std::min(r1, ic0 + kMC);
+      for (std::size_t p = 0; p < w.panels(); ++p) {
+        const std::size_t j0 = p * kNR;
+        const std::size_t cols = std::min<std::size_t>(kNR, N - j0);
+        for (std::size_t i = ic0; i < ic1; i += kMR)
+          micro_kernel<false>(K, x.data + i * K, K, w.panel(p), out.data + i * N + j0, N,
+                              std::min<std::size_t>(kMR, ic1 - i), cols, w.bias() + j0, true, true, act);
+      }
+    }
+    return;
+  }
   if (K == 0) {  // an empty sum: out = act(b)
     for (std::size_t i = r0; i < r1; ++i)
       for (std::size_t j = 0; j < N; ++j)
@@ -187,7 +214,7 @@ void linear_rows(ConstView<float> x, const PackedLinear& w, MatrixView<float> ou
         const std::size_t cols = std::min<std::size_t>(kNR, N - j0);
         for (std::size_t s = 0; s < mc; s += kMR) {
           const std::size_t rows = std::min<std::size_t>(kMR, mc - s);
-          micro_kernel(kc, packed + s * kc, slice, out.data + (ic0 + s) * N + j0, N, rows, cols,
+          micro_kernel<true>(kc, packed + s * kc, 0, slice, out.data + (ic0 + s) * N + j0, N, rows, cols,
                        w.bias() + j0, first, last, act);
         }
       }

@@ -35,7 +35,8 @@ void expect_close(const Tensor2D<float>& got, const Tensor2D<T>& want, const Tol
 }
 
 // M x K inputs, N x K weights: the shapes hit every edge of the blocking (partial register
-// tiles in both directions, more than one K block, more than one row block).
+// tiles in both directions, more than one row block; and, past K = 1024, packed inputs and more
+// than one K block).
 class LinearShapes : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
 
 TEST_P(LinearShapes, AgreesWithReference) {
@@ -75,7 +76,9 @@ INSTANTIATE_TEST_SUITE_P(OddAndEven, LinearShapes,
                                            std::tuple{17, 17, 17}, std::tuple{1, 255, 17},
                                            std::tuple{255, 3, 255}, std::tuple{17, 255, 1},
                                            std::tuple{64, 64, 64}, std::tuple{130, 600, 70},
-                                           std::tuple{255, 255, 255}));
+                                           std::tuple{255, 255, 255},
+                                           // K > 1024: packed inputs, K split into blocks
+                                           std::tuple{9, 1100, 40}, std::tuple{33, 2100, 20}));
 
 TEST(Linear, NoBiasAndEmptyK) {
   const auto x = Tensor2D<float>::random(5, 9, 4);
