@@ -31,6 +31,9 @@ def main():
     ap.add_argument("--modes", required=True)
     ap.add_argument("--torch", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--compiler", help="graph-compiler lab JSON: its depth sweep is added as is")
+    ap.add_argument("--note", default="", help="how and where the inputs were produced")
+    ap.add_argument("--torch-resident", help="torch_graph.py --transfers none: PyTorch without transfers")
     args = ap.parse_args()
     with open(args.modes) as f:
         modes = json.load(f)
@@ -93,7 +96,24 @@ def main():
     out = {"device": modes.get("machine", {}).get("gpu"), "cpu": modes.get("machine", {}).get("cpu"),
            "torch": torch_res.get("torch"), "torch_gpu": torch_res.get("gpu"),
            "timing": "one forward pass, input from and result to host memory, median wall-clock time",
-           "entries": entries, "targets": targets}
+           "note": args.note, "entries": entries, "targets": targets}
+    if args.compiler:
+        with open(args.compiler) as f:
+            comp = json.load(f)
+        out["graph_compiler"] = {
+            "params": comp.get("params"), "headlines": comp.get("headlines"),
+            "series": {s["variant"]: {int(p["x"]): p["median_ns"] / 1e6 for p in s["points"]}
+                       for s in comp.get("series", [])},
+            "unit": "ms per forward pass, by depth"}
+    if args.torch_resident:
+        with open(args.torch_resident) as f:
+            res = json.load(f)
+        out["torch_resident"] = {
+            "note": "PyTorch with the input already on the GPU and no download: the lower bound of its "
+                    "time, for reference (not the apples-to-apples number above)",
+            "results": [{"mode": r["mode"], "shape": {"width": r["width"], "depth": r["depth"],
+                                                      "batch": r["batch"]}, "ms": r["median_ns"] / 1e6}
+                        for r in res.get("results", [])]}
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)
     for t in targets:

@@ -50,6 +50,11 @@ PYTHONUNBUFFERED=1 timeout 120 python3 bench/peers/torch_graph.py --device cuda 
   --transfers host --shapes "$shapes" --reps 15 --min-time 0.05 > "$out/torch-cuda.json" \
   || echo "!!! torch_graph.py exited with $?"
 
+PYTHONUNBUFFERED=1 timeout 60 python3 bench/peers/torch_graph.py --device cuda --modes eager,cudagraph \
+  --transfers none --shapes "4x64x4,32x64x32,256x64x256" --reps 15 --min-time 0.05 \
+  > "$out/torch-cuda-resident.json" || echo "!!! torch_graph.py (resident) exited with $?"
+
 python3 bench/gpu/graph_compare.py --modes "$out/graph-modes.json" --torch "$out/torch-cuda.json" \
+  --compiler "$out/graph-compiler.json" --torch-resident "$out/torch-cuda-resident.json" \
   --out "$out/h100-graph.json" || echo "!!! graph_compare.py exited with $?"
 ls -la "$out"

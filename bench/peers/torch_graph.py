@@ -137,10 +137,12 @@ def summary(samples):
 def make_forward(mode, model, x, device, transfers):
     """A zero-argument callable running one forward pass in `mode`, or raises."""
     host_in = host_out = None
-    if transfers == "host":  # start and end in pinned host memory, like our GPU modes
-        host_in = x.cpu().pin_memory()
-        with torch.inference_mode():
-            host_out = torch.empty_like(model(x).cpu()).pin_memory()
+    if transfers == "host":  # start and end in (pinned) host memory, like our GPU modes
+        pin = device.type == "cuda"
+        host_in = x.detach().cpu().clone()
+        host_out = torch.empty(x.shape[0], model.layers[-1].out_features)  # not an inference tensor
+        if pin:
+            host_in, host_out = host_in.pin_memory(), host_out.pin_memory()
 
     if mode == "eager":
         def run():
@@ -161,7 +163,8 @@ def make_forward(mode, model, x, device, transfers):
                 return scripted(x)
         return run
     if mode == "cudagraph":
-        static_x = x.clone()
+        with torch.inference_mode():
+            static_x = x.clone()
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream), torch.inference_mode():
@@ -172,13 +175,14 @@ def make_forward(mode, model, x, device, transfers):
         with torch.cuda.graph(graph), torch.inference_mode():
             static_y = model(static_x)
         def run():
-            if host_in is None:
+            with torch.inference_mode():
+                if host_in is None:
+                    graph.replay()
+                    return static_y
+                static_x.copy_(host_in, non_blocking=True)
                 graph.replay()
-                return static_y
-            static_x.copy_(host_in, non_blocking=True)
-            graph.replay()
-            host_out.copy_(static_y)
-            return host_out
+                host_out.copy_(static_y)
+                return host_out
         return run
     raise ValueError(f"unknown mode {mode}")
 
