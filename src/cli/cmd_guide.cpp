@@ -1,6 +1,6 @@
 // dontpanic guide build|serve — the guide as a website, with only the levels and tracks you ask for.
 //
-//   dontpanic guide build [--level N] [--track T]... [--out DIR] [--results DIR]
+//   dontpanic guide build [--level N] [--track T]... [--out DIR] [--results DIR] [--repetitions N]
 //   dontpanic guide serve [same options] [--port P]
 // Figures come from your own lab results (results/ or the history); a lab with none yet is run
 // in quick mode first. The work is done by src/guide (dp_guide); this file is the command line.
@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -30,6 +31,7 @@ struct GuideCliOptions {
   std::string out = "site";
   std::string results = "results";
   int port = 8000;
+  std::optional<int> repetitions;  // unset: the labs' quick-mode default
 };
 
 guide::GuideOptions make_options(const GuideCliOptions& o) {
@@ -39,6 +41,11 @@ guide::GuideOptions make_options(const GuideCliOptions& o) {
   options.selection = guide::parse_selection(o.level, o.tracks);
   options.out_dir = o.out;
   options.figures.results_dir = o.results;
+  if (o.repetitions) {
+    if (*o.repetitions < 1 || *o.repetitions > 1000)
+      throw Error(fmt::format("--repetitions {} is out of range; use 1 to 1000", *o.repetitions));
+    options.figures.repetitions = o.repetitions;
+  }
   return options;
 }
 
@@ -109,6 +116,8 @@ void add_selection_options(CLI::App* cmd, GuideCliOptions& o) {
                   "Add a track's sections: dl, cg, cv, sp or all (repeatable; none = common sections)");
   cmd->add_option("--results", o.results, "Where lab results are (figures come from them)")
       ->capture_default_str();
+  cmd->add_option("--repetitions", o.repetitions,
+                  "Repetitions for labs that must run first because they have no result yet (1-1000)");
 }
 
 }  // namespace

@@ -1,5 +1,10 @@
 #include "guide/figures.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -37,6 +42,28 @@ std::optional<Result> read_result_file(const fs::path& path, std::vector<std::st
   }
 }
 
+// An exclusive lock on <results>/.<lab>.lock for as long as the object lives (flock: released
+// by the kernel even if the process dies).
+class ResultsLock {
+ public:
+  ResultsLock(const std::string& dir, const std::string& lab) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    const std::string path = (fs::path(dir) / ("." + lab + ".lock")).string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      throw Error(fmt::format("cannot create {}: the results folder must be writable", path));
+    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~ResultsLock() { ::close(fd_); }
+  ResultsLock(const ResultsLock&) = delete;
+  ResultsLock& operator=(const ResultsLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 bool has_plot(const Result& r, const std::string& plot) {
   for (const auto& p : r.plots)
     if (p.name == plot) return true;
@@ -60,28 +87,33 @@ std::string caption_note(const Result& result) {
 FigureProvider::FigureProvider(FigureSources sources, std::ostream& log)
     : sources_(std::move(sources)), log_(log) {}
 
-FigureProvider::LabResult& FigureProvider::result_for(const std::string& lab,
-                                                      const std::string& page_path, bool fresh) {
-  if (!fresh) {
-    if (auto it = cache_.find(lab); it != cache_.end()) return it->second;
-
-    // The newest passing result: the results folder or the history, whichever is newer.
-    std::optional<LabResult> best;
-    const fs::path json = fs::path(sources_.results_dir) / (lab + ".json");
-    if (auto r = read_result_file(json, warnings_); r && r->all_checks_passed())
-      best = LabResult{*r, sources_.results_dir};
-    if (sources_.use_history) {
-      try {
-        History history(History::default_path());
-        if (auto r = history.latest_result(lab);
-            r && r->all_checks_passed() && (!best || r->started_at > best->result.started_at))
-          best = LabResult{*r, ""};
-      } catch (const Error& e) {
-        warnings_.push_back(std::string("history not used: ") + e.what());
-      }
+std::optional<FigureProvider::LabResult> FigureProvider::newest_stored(const std::string& lab) {
+  // The newest passing result: the results folder or the history, whichever is newer.
+  std::optional<LabResult> best;
+  const fs::path json = fs::path(sources_.results_dir) / (lab + ".json");
+  if (auto r = read_result_file(json, warnings_); r && r->all_checks_passed())
+    best = LabResult{*r, sources_.results_dir};
+  if (sources_.use_history) {
+    try {
+      History history(History::default_path());
+      if (auto r = history.latest_result(lab);
+          r && r->all_checks_passed() && (!best || r->started_at > best->result.started_at))
+        best = LabResult{*r, ""};
+    } catch (const Error& e) {
+      warnings_.push_back(std::string("history not used: ") + e.what());
     }
-    if (best) return cache_[lab] = std::move(*best);
   }
+  return best;
+}
+
+FigureProvider::LabResult& FigureProvider::result_for(const std::string& lab,
+                                                      const std::string& page_path,
+                                                      const std::string& plot) {
+  if (auto it = cache_.find(lab); it != cache_.end() && has_plot(it->second.result, plot))
+    return it->second;
+  // An older result may predate the plot a page asks for; then the lab runs again.
+  if (auto stored = newest_stored(lab); stored && has_plot(stored->result, plot))
+    return cache_[lab] = std::move(*stored);
 
   const LabDef* def = find_lab(lab);
   if (!def)
@@ -89,9 +121,15 @@ FigureProvider::LabResult& FigureProvider::result_for(const std::string& lab,
                             "drawn; `dontpanic list` shows the labs (nearest: {})",
                             page_path, lab, nearest_lab_id(lab)));
   if (!sources_.run_missing)
-    throw Error(fmt::format("guide/docs/{}: no result of lab '{}' in {}/ or the history; run "
-                            "`dontpanic run {} --quick` first",
-                            page_path, lab, sources_.results_dir, lab));
+    throw Error(fmt::format("guide/docs/{}: no result of lab '{}' with plot '{}' in {}/ or the "
+                            "history; run `dontpanic run {} --quick` first",
+                            page_path, lab, plot, sources_.results_dir, lab));
+
+  // Two builds at once (or two tests) wait for each other here, and the second one uses the
+  // result the first one produced instead of running the lab again.
+  const ResultsLock lock(sources_.results_dir, lab);
+  if (auto stored = newest_stored(lab); stored && has_plot(stored->result, plot))
+    return cache_[lab] = std::move(*stored);
 
   log_ << fmt::format("  running {} in quick mode for its figures (results go to {}/)\n", lab,
                       sources_.results_dir);
@@ -114,15 +152,11 @@ FigureProvider::LabResult& FigureProvider::result_for(const std::string& lab,
 
 const Result& FigureProvider::provide(const FigureRef& ref, const std::string& page_path,
                                       const std::string& dest_dir) {
-  LabResult* lr = &result_for(ref.lab, page_path, false);
-  if (!has_plot(lr->result, ref.plot)) {
-    // An older result may predate the plot; a fresh run settles whether the lab draws it.
-    if (sources_.run_missing && find_lab(ref.lab)) lr = &result_for(ref.lab, page_path, true);
-    if (!has_plot(lr->result, ref.plot))
-      throw Error(fmt::format("guide/docs/{}: figure '{}' asks for plot '{}' of lab '{}', which "
-                              "draws: {}",
-                              page_path, ref.file, ref.plot, ref.lab, plot_names(lr->result)));
-  }
+  LabResult* lr = &result_for(ref.lab, page_path, ref.plot);
+  if (!has_plot(lr->result, ref.plot))
+    throw Error(fmt::format("guide/docs/{}: figure '{}' asks for plot '{}' of lab '{}', which "
+                            "draws: {}",
+                            page_path, ref.file, ref.plot, ref.lab, plot_names(lr->result)));
 
   std::error_code ec;
   fs::create_directories(dest_dir, ec);

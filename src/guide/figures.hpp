@@ -48,7 +48,9 @@ class FigureProvider {
     Result result;
     std::string svg_dir;  // where its SVGs already are ("" = draw them)
   };
-  LabResult& result_for(const std::string& lab, const std::string& page_path, bool fresh);
+  std::optional<LabResult> newest_stored(const std::string& lab);
+  // A result of `lab` that draws `plot`: stored, or produced by running the lab.
+  LabResult& result_for(const std::string& lab, const std::string& page_path, const std::string& plot);
 
   FigureSources sources_;
   std::ostream& log_;

@@ -31,6 +31,9 @@ TEST(GuideCli, BadLevelAndTrackGetTheSameWordsAsList) {
   const auto port = test::run_cli({"guide", "serve", "--port", "70000"});
   EXPECT_EQ(port.exit_code, 2) << port.output;
   EXPECT_TRUE(contains(port.output, "--port 70000")) << port.output;
+  const auto reps = test::run_cli({"guide", "build", "--repetitions", "0"});
+  EXPECT_EQ(reps.exit_code, 2) << reps.output;
+  EXPECT_TRUE(contains(reps.output, "use 1 to 1000")) << reps.output;
 }
 
 TEST(GuideCli, RefusesToEmptyAFolderThatIsNotASite) {
@@ -45,14 +48,16 @@ TEST(GuideCli, RefusesToEmptyAFolderThatIsNotASite) {
 TEST(GuideCli, LevelOneBuildWritesASite) {
   test::ScratchDir dir;
   const std::string results = (fs::path(DP_CLI_PATH).parent_path() / "guide-test-results").string();
-  const auto r = test::run_cli({"guide", "build", "--level", "1", "--out", dir / "site", "--results", results}, 600);
+  const auto r = test::run_cli(
+      {"guide", "build", "--level", "1", "--out", dir / "site", "--results", results, "--repetitions", "1"}, 600);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "checked by mkdocs build --strict")) << r.output;
   EXPECT_TRUE(fs::exists(dir.path() / "site/index.html"));
   EXPECT_TRUE(fs::exists(dir.path() / "site/m1/access-patterns.html"));
   EXPECT_TRUE(fs::exists(dir.path() / "site/figures/access-patterns-time.svg"));
   // A second build into the same folder is allowed: it is an earlier build.
-  const auto again = test::run_cli({"guide", "build", "--level", "1", "--out", dir / "site", "--results", results}, 600);
+  const auto again = test::run_cli(
+      {"guide", "build", "--level", "1", "--out", dir / "site", "--results", results, "--repetitions", "1"}, 600);
   EXPECT_EQ(again.exit_code, 0) << again.output;
 }
 
