@@ -103,7 +103,7 @@ Row section_row(const Section& s, const std::string& index_page, const SiteIndex
   if (!shown.empty()) {
     row.section = fmt::format("[{}]({})", escape_cell(s.title), relative_link(index_page, shown[0]));
     for (std::size_t i = 1; i < shown.size(); ++i)
-      row.section += fmt::format(" · [{}]({})", escape_cell(site.pages.at(shown[i]).title),
+      row.section += fmt::format("<br>↳ [{}]({})", escape_cell(site.pages.at(shown[i]).title),
                                  relative_link(index_page, shown[i]));
   }
 
