@@ -3,7 +3,10 @@
 // registers spread over its threads; coopMatMulAddNV runs on the tensor cores. The workgroup
 // stages BM x BK of A and BK x BN of B in shared memory (16-byte copies, prefetched into
 // registers one tile ahead), then each subgroup loads its fragments from shared memory.
-// Defines: LM LN LK (a shape the device lists), BM BN BK, WGM x WGN subgroups, SUBGROUP (size).
+// STAGES=2 double-buffers shared memory: the next tile is stored into one buffer while the other
+// is multiplied, so each step needs one barrier instead of two.
+// Defines: LM LN LK (a shape the device lists), BM BN BK, WGM x WGN subgroups, SUBGROUP (size),
+// STAGES (1 or 2).
 // Buffers: A (M x K) and B (K x N) fp16 row-major read as uvec4 = 8 halves; C fp32 row-major.
 #version 450
 #extension GL_NV_cooperative_matrix : require
@@ -19,6 +22,10 @@ const uint A_LOADS = BM * BK / H / THREADS;
 const uint B_LOADS = BK * BN / H / THREADS;
 const uint FM = BM / WGM / LM;         // fragments per subgroup along M
 const uint FN = BN / WGN / LN;
+#ifndef STAGES
+#define STAGES 1
+#endif
+const uint A_TILE = BM * AS / H, B_TILE = BK * BS / H;  // one stage, in uvec4s
 layout(local_size_x = THREADS) in;
 
 layout(set = 0, binding = 0) readonly buffer A { uvec4 a[]; };
@@ -26,8 +33,8 @@ layout(set = 0, binding = 1) readonly buffer B { uvec4 b[]; };
 layout(set = 0, binding = 2) writeonly buffer C { float c[]; };
 layout(push_constant) uniform Shape { uint M, N, K; };
 
-shared uvec4 As[BM * AS / H];
-shared uvec4 Bs[BK * BS / H];
+shared uvec4 As[STAGES * A_TILE];
+shared uvec4 Bs[STAGES * B_TILE];
 
 void main() {
   const uint tid = gl_LocalInvocationID.x;
@@ -48,37 +55,44 @@ void main() {
       const uint e = tid + l * THREADS, k = e / (BN / H), c8 = e % (BN / H);  \
       pb[l] = b[(((k0) + k) * N + col0) / H + c8];                            \
     }
-  #define STORE()                                                            \
+  #define STORE(stage)                                                       \
     [[unroll]] for (uint l = 0; l < A_LOADS; ++l) {                          \
       const uint e = tid + l * THREADS, r = e / (BK / H), k8 = e % (BK / H);  \
-      As[(r * AS) / H + k8] = pa[l];                                         \
+      As[(stage) * A_TILE + (r * AS) / H + k8] = pa[l];                      \
     }                                                                        \
     [[unroll]] for (uint l = 0; l < B_LOADS; ++l) {                          \
       const uint e = tid + l * THREADS, k = e / (BN / H), c8 = e % (BN / H);  \
-      Bs[(k * BS) / H + c8] = pb[l];                                         \
+      Bs[(stage) * B_TILE + (k * BS) / H + c8] = pb[l];                      \
     }
 
   FETCH(0)
-  STORE()
+  STORE(0)
   barrier();
+  uint stage = 0;
   for (uint k0 = 0; k0 < K; k0 += BK) {
     const bool more = k0 + BK < K;
-    if (more) { FETCH(k0 + BK) }
+    if (more) { FETCH(k0 + BK) }          // global -> registers, in flight during the math
     [[unroll]] for (uint kk = 0; kk < BK; kk += LK) {
       fcoopmatNV<16, gl_ScopeSubgroup, LM, LK> fa[FM];
       [[unroll]] for (uint i = 0; i < FM; ++i)
-        coopMatLoadNV(fa[i], As, ((sgm * FM + i) * LM * AS + kk) / H, AS / H, false);
+        coopMatLoadNV(fa[i], As, stage * A_TILE + ((sgm * FM + i) * LM * AS + kk) / H, AS / H, false);
       [[unroll]] for (uint j = 0; j < FN; ++j) {
         fcoopmatNV<16, gl_ScopeSubgroup, LK, LN> fb;
-        coopMatLoadNV(fb, Bs, (kk * BS + (sgn * FN + j) * LN) / H, BS / H, false);
+        coopMatLoadNV(fb, Bs, stage * B_TILE + (kk * BS + (sgn * FN + j) * LN) / H, BS / H, false);
         [[unroll]] for (uint i = 0; i < FM; ++i) acc[i][j] = coopMatMulAddNV(fa[i], fb, acc[i][j]);
       }
     }
+#if STAGES == 2
+    if (more) { STORE(stage ^ 1u) }       // the other buffer: last read before the previous barrier
     barrier();
+    stage ^= 1u;
+#else
+    barrier();                            // everyone is done reading before it is overwritten
     if (more) {
-      STORE()
+      STORE(0)
       barrier();
     }
+#endif
   }
   [[unroll]] for (uint i = 0; i < FM; ++i)
     [[unroll]] for (uint j = 0; j < FN; ++j)

@@ -48,6 +48,7 @@ VKAPI_ATTR VkBool32 VKAPI_CALL Device::on_message(VkDebugUtilsMessageSeverityFla
 }
 
 Device::Device(const DeviceOptions& options) {
+  detail::keep_cpu_driver_loaded_under_sanitizers();
   try {
     std::uint32_t loader_version = 0;
     vkEnumerateInstanceVersion(&loader_version);

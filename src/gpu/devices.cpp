@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <exception>
 
+#include <dlfcn.h>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
@@ -24,7 +26,15 @@ bool has_extension(VkPhysicalDevice device, const char* name) {
                      [&](const VkExtensionProperties& e) { return std::string(e.extensionName) == name; });
 }
 
+void keep_cpu_driver_loaded_under_sanitizers() {
+#if defined(__SANITIZE_ADDRESS__)
+  static void* const lavapipe = dlopen("libvulkan_lvp.so", RTLD_NOW | RTLD_NODELETE);
+  (void)lavapipe;
+#endif
+}
+
 VkInstance create_plain_instance() {
+  keep_cpu_driver_loaded_under_sanitizers();
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.pApplicationName = "dontpanic";
   app.apiVersion = VK_API_VERSION_1_3;

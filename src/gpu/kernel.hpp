@@ -29,10 +29,10 @@ namespace dp::gpu {
 class Device;
 
 struct KernelSpec {
-  ShaderSource source;
+  ShaderSource source{};
   std::uint32_t buffers = 1;                  // storage buffers at bindings 0..buffers-1, set 0
   std::uint32_t push_bytes = 0;               // size of the push-constant block (multiple of 4)
-  std::vector<std::uint32_t> specialization;  // constant_id 0, 1, ...; floats via std::bit_cast
+  std::vector<std::uint32_t> specialization{};  // constant_id 0, 1, ...; floats via std::bit_cast
   std::uint32_t required_subgroup_size = 0;   // 0: the driver's choice (needs subgroupSizeControl)
 };
 

@@ -21,4 +21,6 @@ void add_validation_check(const Device& device, LabContext& ctx) {
 
 int gpu_reps(const LabContext& ctx) { return ctx.measure_config.repetitions; }
 
+double gpu_warmup_seconds(const LabContext& ctx) { return ctx.quick ? 0.01 : 0.1; }
+
 }  // namespace dp::gpu

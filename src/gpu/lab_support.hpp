@@ -22,4 +22,7 @@ void add_validation_check(const Device& device, LabContext& ctx);
 // Repetitions for GPU timing loops: the run's configured repetitions.
 int gpu_reps(const LabContext& ctx);
 
+// Seconds of GPU warm-up before timing (a GPU idles at a low clock): 0.01 quick, 0.1 full.
+double gpu_warmup_seconds(const LabContext& ctx);
+
 }  // namespace dp::gpu

@@ -2,6 +2,7 @@
 #include "gpu/timing.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,37 @@ Stats gpu_time(Sequence& seq, int reps, std::uint32_t from, std::uint32_t to, do
     samples.push_back(seq.gpu_ns(from, to) / per);
   }
   return stats_of(std::move(samples));
+}
+
+Stats gpu_time_repeated(Device& device, const std::function<void(Sequence&)>& record, int reps,
+                        double warmup_seconds, double busy_ns, int max_copies) {
+  // 1. One copy, to learn how long the operation takes.
+  Sequence probe(device, 2);
+  probe.begin();
+  probe.timestamp();
+  record(probe);
+  probe.timestamp();
+  probe.end();
+  probe.run();
+  const double once = std::max(probe.gpu_ns(0, 1), 1.0);
+  const int copies = std::clamp(static_cast<int>(busy_ns / once), 1, max_copies);
+
+  // 2. Enough copies back to back to keep the GPU busy.
+  Sequence seq(device, 2);
+  seq.begin();
+  seq.timestamp();
+  for (int i = 0; i < copies; ++i) {
+    if (i > 0) seq.barrier();
+    record(seq);
+  }
+  seq.timestamp();
+  seq.end();
+
+  // 3. Warm up by time, then measure.
+  const auto start = std::chrono::steady_clock::now();
+  do seq.run();
+  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < warmup_seconds);
+  return gpu_time(seq, reps, 0, 1, copies, 0);
 }
 
 Stats stats_of(std::vector<double> samples) {

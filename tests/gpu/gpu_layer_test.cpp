@@ -165,7 +165,9 @@ TEST_F(GpuTest, SequenceRerunsWithoutRerecordingAndTimestamps) {
   EXPECT_EQ(seq.dispatches(), 10u);
   for (int run = 0; run < 3; ++run) {
     seq.run();
-    if (timestamps) EXPECT_GE(seq.gpu_ns(t0, t1), 0.0);
+    if (timestamps) {
+      EXPECT_GE(seq.gpu_ns(t0, t1), 0.0);
+    }
   }
   EXPECT_EQ(c.download_vector<float>(), std::vector<float>(n, 3.0f));
   EXPECT_THROW(seq.dispatch(add, {a, b, c}, {1}, n), Error) << "dispatch outside begin/end";

@@ -154,7 +154,10 @@ void run(dp::LabContext& ctx) {
       gout.upload(std::vector<float>(pixels, std::nanf("")));
       seq.run();
       check(kVariants[v].name, gout.download_vector<float>());
-      const dp::Stats s = gpu_time(seq, reps, 0, 1);
+      const dp::Stats s = gpu_time_repeated(device, [&](Sequence& q) {
+        q.dispatch(kernels[v], {kVariants[v].padded_input ? gpad : gimg, gw, gout}, {s32 / 16, s32 / 16},
+                   std::array<std::uint32_t, 2>{s32, s32});
+      }, reps, gpu_warmup_seconds(ctx));
       ctx.result.add_point(kVariants[v].name, "side", x, s, flops / s.median_ns, "GFLOP/s");
     }
   }

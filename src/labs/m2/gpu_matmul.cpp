@@ -10,7 +10,7 @@
 //   coopmat-fp16      tensor cores via GL_NV_cooperative_matrix: fp16 in, fp32 accumulate
 //                     (skipped, with the reason, where the device has no cooperative matrices)
 // On a real GPU the register-blocked, vectorized and coopmat variants try a few tile shapes first
-// and keep the fastest (the note names it). GFLOP/s and percent of the device's peak are reported.
+// (at n >= 1024) and keep the fastest (the note names it). GFLOP/s and percent of the device's peak are reported.
 //
 //   dontpanic run gpu-matmul                 n = 128 ... 4096 on a GPU, ... 512 on lavapipe
 //   dontpanic run gpu-matmul --quick         n = 128 (256 on a GPU)
@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <random>
 #include <vector>
@@ -61,12 +62,14 @@ Config blocked(int bm, int bn, int bk, int tm, int tn) {
           fmt::format("BM={} BN={} BK={} TM={} TN={}", bm, bn, bk, tm, tn)};
 }
 
-Config coop(const CoopMatShape& s, int bm, int bn, int bk, int wgm, int wgn, std::uint32_t subgroup) {
+Config coop(const CoopMatShape& s, int bm, int bn, int bk, int wgm, int wgn, int stages, std::uint32_t subgroup) {
   return {{{"LM", std::to_string(s.m)}, {"LN", std::to_string(s.n)}, {"LK", std::to_string(s.k)},
            {"BM", std::to_string(bm)}, {"BN", std::to_string(bn)}, {"BK", std::to_string(bk)},
-           {"WGM", std::to_string(wgm)}, {"WGN", std::to_string(wgn)}, {"SUBGROUP", std::to_string(subgroup)}},
+           {"WGM", std::to_string(wgm)}, {"WGN", std::to_string(wgn)}, {"SUBGROUP", std::to_string(subgroup)},
+           {"STAGES", std::to_string(stages)}},
           static_cast<std::uint32_t>(bm), static_cast<std::uint32_t>(bn),
-          fmt::format("fragment {}x{}x{}, BM={} BN={} BK={}, {}x{} subgroups", s.m, s.n, s.k, bm, bn, bk, wgm, wgn)};
+          fmt::format("fragment {}x{}x{}, BM={} BN={} BK={}, {}x{} subgroups, {} stage(s)", s.m, s.n, s.k, bm, bn,
+                      bk, wgm, wgn, stages)};
 }
 
 std::vector<Variant> fp32_ladder() {
@@ -91,21 +94,38 @@ std::optional<Variant> coopmat_variant(const Device& device, std::string& why_no
                                       : "the device offers no cooperative matrices (VK_NV_cooperative_matrix)";
     return std::nullopt;
   }
-  const CoopMatShape* best = nullptr;
+  std::vector<const CoopMatShape*> shapes;  // fp16 x fp16 + fp32 fragments, largest first
   for (const auto& s : r.coopmat)
     if (s.a_type == "float16" && s.b_type == "float16" && s.c_type == "float32" && s.m % 8 == 0 && s.n % 8 == 0 &&
-        s.k % 8 == 0 && (!best || s.m * s.n * s.k > best->m * best->n * best->k))
-      best = &s;
-  if (!best) {
+        s.k % 8 == 0)
+      shapes.push_back(&s);
+  std::sort(shapes.begin(), shapes.end(), [](auto* x, auto* y) { return x->m * x->n * x->k > y->m * y->n * y->k; });
+  if (shapes.empty()) {
     why_not = "none of the device's cooperative-matrix shapes takes fp16 inputs with fp32 accumulation";
     return std::nullopt;
   }
-  const std::uint32_t sg = r.subgroup_size;
+  // Candidate tiles: BM x BN x BK per workgroup, WGM x WGN subgroups, 1 or 2 shared-memory stages.
+  // Kept only where they fit the device's shared memory and divide evenly.
+  const int sg = static_cast<int>(r.subgroup_size);
   Variant v{"coopmat-fp16", "matmul/coopmat.comp", {}, true};
-  for (auto [bm, bn, wgm, wgn] : std::vector<std::array<int, 4>>{
-           {128, 128, 2, 4}, {128, 128, 2, 2}, {128, 256, 2, 4}, {256, 128, 4, 2}, {64, 64, 2, 2}})
-    if (bm / wgm % static_cast<int>(best->m) == 0 && bn / wgn % static_cast<int>(best->n) == 0)
-      v.configs.push_back(coop(*best, bm, bn, 32, wgm, wgn, sg));
+  const std::vector<std::array<int, 6>> tiles = {
+      {128, 256, 32, 2, 4, 1}, {128, 128, 32, 2, 4, 2}, {128, 128, 32, 2, 2, 2}, {128, 128, 64, 2, 4, 1},
+      {256, 128, 32, 4, 2, 1}, {128, 128, 32, 4, 2, 2}, {64, 256, 32, 1, 4, 2},  {256, 128, 32, 4, 4, 1},
+      {128, 256, 32, 2, 8, 1}, {64, 64, 32, 2, 2, 2}};
+  for (const CoopMatShape* shape : shapes)
+    for (auto [bm, bn, bk, wgm, wgn, stages] : tiles) {
+      const int threads = wgm * wgn * sg;
+      const std::uint64_t smem = 2ull * stages * (bm * (bk + 8) + bk * (bn + 8));
+      if (smem > r.max_shared_memory_bytes || threads > static_cast<int>(r.max_workgroup_invocations)) continue;
+      if (bm % (wgm * static_cast<int>(shape->m)) || bn % (wgn * static_cast<int>(shape->n)) ||
+          bk % static_cast<int>(shape->k) || (bm * bk / 8) % threads || (bk * bn / 8) % threads)
+        continue;
+      v.configs.push_back(coop(*shape, bm, bn, bk, wgm, wgn, stages, r.subgroup_size));
+    }
+  if (v.configs.empty()) {
+    why_not = "no tile configuration fits this device's shared memory and subgroup size";
+    return std::nullopt;
+  }
   return v;
 }
 
@@ -223,6 +243,7 @@ void run(dp::LabContext& ctx) {
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::vector<std::string> failures;
   std::vector<std::string> tuned;
+  std::map<std::string, Kernel> kernels;
   int checked = 0;
 
   for (std::uint32_t n : sizes) {
@@ -263,33 +284,41 @@ void run(dp::LabContext& ctx) {
       }
       Buffer& in_a = v.fp16 ? *ga16 : ga;
       Buffer& in_b = v.fp16 ? *gb16 : gb;
-      auto make = [&](const Config& c) {
-        return Kernel(device, {.source = builtin_shader(v.shader, c.defines), .buffers = 3, .push_bytes = 12});
+      // Kernels do not depend on n (the shape is a push constant): build each configuration once.
+      auto make = [&](std::size_t i) -> const Kernel& {
+        const std::string key = v.name + "/" + std::to_string(i);
+        auto it = kernels.find(key);
+        if (it == kernels.end())
+          it = kernels.emplace(key, Kernel(device, {.source = builtin_shader(v.shader, v.configs[i].defines),
+                                                    .buffers = 3, .push_bytes = 12})).first;
+        return it->second;
+      };
+      auto dispatch = [&](Sequence& seq, const Kernel& k, const Config& c) {
+        seq.dispatch(k, {in_a, in_b, gc}, {n / c.tile_n, n / c.tile_m}, shape);
       };
       auto record = [&](Sequence& seq, const Kernel& k, const Config& c) {
         seq.begin();
         seq.timestamp();
-        seq.dispatch(k, {in_a, in_b, gc}, {n / c.tile_n, n / c.tile_m}, shape);
+        dispatch(seq, k, c);
         seq.timestamp();
         seq.end();
       };
       // Tuning: time each candidate once (after a warm-up) and keep the fastest.
-      std::size_t chosen = 0;
-      if (tune && v.configs.size() > 1) {
+      std::size_t chosen = 0;  // the first candidate whose tile divides n, unless tuning finds better
+      while (chosen + 1 < v.configs.size() && (n % v.configs[chosen].tile_m || n % v.configs[chosen].tile_n)) ++chosen;
+      if (tune && v.configs.size() > 1 && n >= 1024) {
         double best = 1e300;
         for (std::size_t i = 0; i < v.configs.size(); ++i) {
           if (n % v.configs[i].tile_m || n % v.configs[i].tile_n) continue;
-          Kernel k = make(v.configs[i]);
-          Sequence seq(device);
-          record(seq, k, v.configs[i]);
-          const double t = gpu_time(seq, 3, 0, 1).median_ns;
+          const Kernel& k = make(i);
+          const double t = gpu_time_repeated(device, [&](Sequence& s) { dispatch(s, k, v.configs[i]); }, 3, 0.02).median_ns;
           if (t < best) best = t, chosen = i;
         }
         if (n == sizes.back()) tuned.push_back(fmt::format("{}: {}", v.name, v.configs[chosen].label));
       }
       const Config& config = v.configs[chosen];
       if (n % config.tile_m || n % config.tile_n) continue;
-      Kernel kernel = make(config);
+      const Kernel& kernel = make(chosen);
       Sequence seq(device);
       record(seq, kernel, config);
 
@@ -307,10 +336,11 @@ void run(dp::LabContext& ctx) {
       ++checked;
       if (!r.passed) failures.push_back(fmt::format("{} at n={}: {}", v.name, n, r.detail));
 
-      // Time on the GPU clock; slow variants get fewer repetitions (at least 3).
+      // Time on the GPU clock, warmed up; slow variants get fewer repetitions (at least 3).
       const double once = seq.gpu_ns(0, 1);
       const int reps = std::clamp(static_cast<int>(2e9 / std::max(once, 1.0)), 3, gpu_reps(ctx));
-      const dp::Stats s = gpu_time(seq, reps, 0, 1);
+      const dp::Stats s = gpu_time_repeated(device, [&](Sequence& q) { dispatch(q, kernel, config); }, reps,
+                                            gpu_warmup_seconds(ctx));
       ctx.result.add_point(v.name, "n", n, s, flops / s.median_ns, "GFLOP/s");
     }
   }

@@ -155,7 +155,9 @@ void run(dp::LabContext& ctx) {
       seq.end();
       seq.run();
       check(variants[v].name, out.download_vector<float>()[0]);
-      const dp::Stats s = gpu_time(seq, reps, 0, 1);
+      const dp::Stats s = gpu_time_repeated(device, [&](Sequence& q) {
+        record(q, variants[v], kernels[v], gx, out, partials, n32);
+      }, reps, gpu_warmup_seconds(ctx));
       ctx.result.add_point(variants[v].name, "elements", static_cast<double>(n), s, bytes / s.median_ns, "GB/s");
     }
   }
