@@ -29,6 +29,8 @@ struct FigureSources {
                                         // database (dp::History::default_path())
   bool run_missing = true;              // run a lab in quick mode when it has no result yet
   std::optional<int> repetitions;       // for those quick runs (default: the quick default)
+  bool placeholders = false;            // tests: an empty frame instead of each figure, so that a
+                                        // build checks pages and links without running any lab
 };
 
 class FigureProvider {
@@ -55,6 +57,7 @@ class FigureProvider {
   FigureSources sources_;
   std::ostream& log_;
   std::map<std::string, LabResult> cache_;
+  Result placeholder_;
   std::vector<std::string> warnings_;
 };
 
