@@ -283,7 +283,8 @@ TEST(GuideStage, FiltersPagesWritesBadgesLocksLinksAndCaptionsFigures) {
 
   const std::string config = read(staged.config_path);
   EXPECT_NE(config.find("INHERIT: "), std::string::npos) << config;
-  EXPECT_NE(config.find("\"Ready <span class=\\\"dp-nav-badge\\\">L1</span>\": m1/ready.md"), std::string::npos) << config;
+  EXPECT_NE(config.find("\"Ready <span class=\\\"dp-nav-badge\\\" title=\\\"Level 1\\\">L1</span>\": m1/ready.md"),
+            std::string::npos) << config;
   EXPECT_EQ(config.find("deep.md"), std::string::npos) << config;
 }
 
