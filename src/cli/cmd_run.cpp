@@ -142,7 +142,8 @@ int tour(const TourOptions& o) {
   std::cout << fmt::format(
       "\nResults are in {}: one <lab>.json per lab (every number, with the machine that produced "
       "it) and <lab>-<plot>.svg plots you can open in a browser.\n"
-      "Read next: guide/docs/index.md, then each lab's page (dontpanic list shows the paths).\n"
+      "Read next: the guide, built with these very figures: dontpanic guide build --level 1\n"
+      "(or read guide/docs/index.md, and each lab's page: dontpanic list shows the paths).\n"
       "Past runs: dontpanic history <lab>. Full sizes (slower, smoother curves): ./run --full\n",
       dir);
   return exit_code;

@@ -94,7 +94,7 @@ PlotOutcome render_svg(const Result& result, const std::string& out_dir) {
     const auto final_path = (std::filesystem::path(out_dir) / (result.lab + "-" + plot.name + ".svg")).string();
     const auto tmp_path = final_path + ".tmp";
     const auto script = gnuplot_script(
-        result, plot, "svg size 960,560 dynamic enhanced font 'sans,13' background rgb 'white'",
+        result, plot, "svg size 800,500 dynamic enhanced font 'sans,14' background rgb 'white'",
         tmp_path);
     if (script.empty()) continue;
     const auto run = run_process({"gnuplot"}, script, 60);
