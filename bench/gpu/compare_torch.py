@@ -220,6 +220,18 @@ def targets(entries):
     return result
 
 
+def lab_summaries(labs_dir):
+    """Each lab's key figures, notes and checks, as the lab printed them (for labs with no peer too)."""
+    out = {}
+    for name in sorted(os.listdir(labs_dir)):
+        if name.endswith(".json"):
+            with open(os.path.join(labs_dir, name)) as f:
+                r = json.load(f)
+            out[r["lab"]] = {"headlines": r.get("headlines", []), "notes": r.get("notes", []),
+                             "checks": r.get("checks", []), "params": r.get("params", {})}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labs", required=True, help="folder with <lab>.json results")
@@ -245,7 +257,8 @@ def main():
     doc = {"schema": 1, "generated_by": "bench/gpu/compare_torch.py", "ratio": "torch_ms / ours_ms",
            "timing": {"ours": "Vulkan timestamp queries, median of the lab's repetitions",
                       "torch": "CUDA events around back-to-back calls, median of 7 batches"},
-           "device": device_facts(args.doctor), "entries": entries, "targets": targets(entries)}
+           "device": device_facts(args.doctor), "entries": entries, "targets": targets(entries),
+           "labs": lab_summaries(args.labs)}
     with open(args.out, "w") as f:
         json.dump(doc, f, indent=1)
     for t in doc["targets"]:
