@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   fs::create_directories(scratch);
   setenv("DONTPANIC_HISTORY", (scratch / "history.sqlite").c_str(), 0);
   setenv("XDG_CACHE_HOME", (scratch / "cache").c_str(), 0);
+  // Vulkan validation layers on in every test build: any validation message fails the test.
+  setenv("DONTPANIC_GPU_VALIDATION", "1", 0);
   ::testing::InitGoogleTest(&argc, argv);
   const int rc = RUN_ALL_TESTS();
   std::error_code ec;

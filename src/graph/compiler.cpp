@@ -292,7 +292,7 @@ CompiledGraph compile_graph(const Graph& g, const CompileOptions& options) {
   Chain* open = nullptr;  // the chain being extended, if any
   auto close = [&] {
     if (!open) return;
-    const Instr& last = open->code.back();
+    const Instr last = open->code.back();  // a copy: push_back below may reallocate `code`
     open->code.push_back(instr(OpCode::store, last.out_width, last.out_width, last.node));
     open->output = last.node;
     open = nullptr;
