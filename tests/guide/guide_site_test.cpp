@@ -177,7 +177,8 @@ TEST_P(GuideLabFigures, LabDrawsThePlotsItsPagesShow) {
   try {
     const RunOutcome outcome = run_lab(*lab, options, out);
     ASSERT_TRUE(outcome.checks_passed) << out.str();
-    for (const auto& plot : figure_plots().at(GetParam())) {
+    const auto shown = figure_plots();  // a local: iterating figure_plots().at(...) would dangle
+    for (const auto& plot : shown.at(GetParam())) {
       const bool drawn = std::any_of(outcome.result.plots.begin(), outcome.result.plots.end(),
                                      [&](const PlotSpec& p) { return p.name == plot; });
       EXPECT_TRUE(drawn) << "a page shows " << GetParam() << "-" << plot << ".svg, but the lab draws no plot '" << plot << "'";
