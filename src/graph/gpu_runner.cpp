@@ -56,7 +56,12 @@ struct Count {
 struct OpKernel {
   std::string key;  // shader + constants: equal keys can share one pipeline
   KernelSpec spec;
+  std::uint32_t tile = 16;  // linear.comp: outputs per workgroup side
 };
+
+// linear.comp's tile side (fixed in the shader). 16 x 16 = 256 threads per workgroup; 8 and 4
+// were tried and measured slower on lavapipe at width 32.
+constexpr std::uint32_t kLinearTile = 16;
 
 std::uint32_t u32(std::size_t v) { return static_cast<std::uint32_t>(v); }
 
@@ -66,9 +71,11 @@ OpKernel kernel_for(OpKind op, Shape in, Shape out, const gpu::Device& device) {
     case OpKind::linear:
     case OpKind::linear_relu: {
       const std::uint32_t relu = op == OpKind::linear_relu;
+      const std::uint32_t tile = kLinearTile;
       return {fmt::format("graph/linear.comp relu={}", relu),
               {.source = gpu::builtin_shader("graph/linear.comp"), .buffers = 4, .push_bytes = 12,
-               .specialization = {relu}, .required_subgroup_size = 0}};
+               .specialization = {relu}, .required_subgroup_size = 0},
+              tile};
     }
     case OpKind::linear_relu_softmax: {
       // Shared memory: a row of x and a row of results, rounded up to 256 floats each.
@@ -106,14 +113,14 @@ OpKernel kernel_for(OpKind op, Shape in, Shape out, const gpu::Device& device) {
 }
 
 // Records one op. `args` are the op's inputs in graph order, then its result.
-void record_op(Sequence& seq, const Kernel& k, OpKind op, const std::vector<const Buffer*>& args,
-               Shape in, Shape out) {
+void record_op(Sequence& seq, const Kernel& k, const OpKernel& ok, OpKind op,
+               const std::vector<const Buffer*>& args, Shape in, Shape out) {
   auto b = [&](std::size_t i) { return BufferRange(*args[i]); };
   switch (op) {
     case OpKind::linear:
     case OpKind::linear_relu:
       seq.dispatch(k, {b(0), b(1), b(2), b(3)},
-                   Groups{gpu::groups_for(out.cols, 16), gpu::groups_for(out.rows, 16)},
+                   Groups{gpu::groups_for(out.cols, ok.tile), gpu::groups_for(out.rows, ok.tile)},
                    MNK{u32(in.rows), u32(out.cols), u32(in.cols)});
       return;
     case OpKind::linear_relu_softmax:
@@ -190,7 +197,7 @@ class GpuImmediate final : public Runner {
       for (const Buffer& b : buffers) args.push_back(&b);
       Sequence seq(device_, 2);
       seq.begin();
-      record_op(seq, kernel, n.op, args, shapes_[n.inputs[0]], shapes_[id]);
+      record_op(seq, kernel, ok, n.op, args, shapes_[n.inputs[0]], shapes_[id]);
       seq.barrier().download(buffers.back()).end();
       seq.run();
       values_[id] = Tensor2D<float>(shapes_[id].rows, shapes_[id].cols);
@@ -299,7 +306,7 @@ class GpuResident final : public Runner {
     std::vector<const Buffer*> args;
     for (NodeId in : step.inputs) args.push_back(&buffer_of(in));
     args.push_back(&buffers_[step.buffer]);
-    record_op(seq, kernel, step.op, args, plan_.shapes[step.inputs[0]], step.shape);
+    record_op(seq, kernel, specs_[s], step.op, args, plan_.shapes[step.inputs[0]], step.shape);
   }
 
   const Graph& g_;
