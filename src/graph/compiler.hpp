@@ -71,6 +71,10 @@ struct Chain {
 struct CompileOptions {
   std::uint64_t shared_memory_bytes = 32768;  // per workgroup (the device's limit)
   std::uint32_t target_groups = 64;           // enough workgroups to fill the device
+  // Most iterations any one loop may run in one invocation, all its entries together (0: no
+  // limit). lavapipe stops loops at 65535 as a guard against endless ones, and the result is
+  // then silently wrong; compile_graph throws instead when a kernel would need more.
+  std::uint64_t max_loop_iterations = 0;
 };
 
 struct CompiledGraph {

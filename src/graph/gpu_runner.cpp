@@ -332,7 +332,8 @@ class GpuCompiled final : public Runner {
   GpuCompiled(const Graph& g, gpu::Device& device, std::ostream* show, KernelCache& cache)
       : g_(g),
         compiled_(compile_graph(g, {.shared_memory_bytes = device.report().max_shared_memory_bytes,
-                                    .target_groups = device.is_cpu() ? 8u : 64u})) {
+                                    .target_groups = device.is_cpu() ? 8u : 64u,
+                                    .max_loop_iterations = device.is_cpu() ? 65535u : 0u})) {
     const Plan& plan = compiled_.plan;
     for (NodeId id : g.inputs()) inputs_.emplace_back(device, bytes_of(plan.shapes[id]));
     // A buffer per chain result; parameter blocks and constant operands uploaded once.

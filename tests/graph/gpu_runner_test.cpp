@@ -98,6 +98,19 @@ TEST_F(GpuGraphTest, AddSubSumAndBranches) {
   expect_modes_match(g, std::span(&in, 1), 3 * 17, 3);
 }
 
+// Deep enough that a rolled inner loop would pass 65535 iterations in one invocation (lavapipe
+// then silently stops it): the generated kernel must still be right.
+TEST_F(GpuGraphTest, CompiledDeepChainMatchesReference) {
+  const MlpSpec spec{.width = 128, .depth = 64, .batch = 128, .seed = 4};
+  const Graph g = build_mlp(spec);
+  const Tensor2D<float> x = mlp_input(spec);
+  const auto want = evaluate_reference(g, std::span(&x, 1));
+  auto runner = make_gpu_runner(g, Mode::gpu_compiled, device());
+  runner->run(std::span(&x, 1));
+  const auto r = compare(runner->output(0).span(), want[0].span(), forward_tolerance(128, 64, max_abs(want[0])));
+  EXPECT_TRUE(r.passed) << r.detail;
+}
+
 TEST_F(GpuGraphTest, GeneratedKernelsCompileAndAreCached) {
   const MlpSpec spec{.width = 16, .depth = 4, .batch = 16};
   const Graph g = build_mlp(spec);
@@ -154,10 +167,16 @@ TEST(GraphCompiler, OneChainPerMlpWithFusedEpilogues) {
   EXPECT_NE(compile_graph(build_mlp({.width = 8, .depth = 4, .batch = 8})).chains[0].hash, c.chains[0].hash);
 }
 
+TEST(GraphCompiler, LoopsOverTheDeviceLimitAreAnError) {
+  const Graph g = build_mlp({.width = 300, .depth = 2, .batch = 4});
+  EXPECT_NO_THROW(compile_graph(g, {.shared_memory_bytes = 32768, .target_groups = 1, .max_loop_iterations = 0}));
+  EXPECT_THROW(compile_graph(g, {.shared_memory_bytes = 32768, .target_groups = 1, .max_loop_iterations = 10}), Error);
+}
+
 TEST(GraphCompiler, TooWideForSharedMemoryIsAnError) {
   Graph g;  // a row of 10000 floats: two of them need 80 KB of shared memory
   g.mark_output(g.softmax(g.input("x", {1, 10000}), "wide"));
-  EXPECT_THROW(compile_graph(g, {.shared_memory_bytes = 32768, .target_groups = 1}), Error);
+  EXPECT_THROW(compile_graph(g, {.shared_memory_bytes = 32768, .target_groups = 1, .max_loop_iterations = 0}), Error);
 }
 
 }  // namespace

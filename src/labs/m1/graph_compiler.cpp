@@ -105,7 +105,8 @@ void run(dp::LabContext& ctx) {
   const bool show = ctx.params.text("show_kernels") == "on";
   auto device = dp::gpu::open_lab_device(ctx);
   const dp::graph::CompileOptions options{.shared_memory_bytes = device->report().max_shared_memory_bytes,
-                                          .target_groups = device->is_cpu() ? 8u : 64u};
+                                          .target_groups = device->is_cpu() ? 8u : 64u,
+                                          .max_loop_iterations = device->is_cpu() ? 65535u : 0u};
 
   // 1. What the compiler makes of two graphs.
   const MlpSpec mlp{.width = width, .depth = 4, .batch = width, .seed = 1};
