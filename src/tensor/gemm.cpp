@@ -167,13 +167,20 @@ void PackedLinear::pack(ConstView<float> w, std::span<const float> bias) {
   panels_ = (n_ + kNR - 1) / kNR;
   if (weights_.size() != panels_ * kNR * k_) weights_ = AlignedBuffer<float>(panels_ * kNR * k_);
   if (bias_.size() != panels_ * kNR) bias_ = AlignedBuffer<float>(panels_ * kNR);
-  float* dst = weights_.data();
-  for (std::size_t p = 0; p < panels_; ++p)
-    for (std::size_t k = 0; k < k_; ++k)
-      for (std::size_t j = 0; j < static_cast<std::size_t>(kNR); ++j) {
-        const std::size_t n = p * kNR + j;
-        *dst++ = n < n_ ? w(n, k) : 0.0f;  // W[n][k]: reading W down a column, once per pack
+  // Panel p, row j of the panel (W's row n = p*NR + j) goes to every NR-th float of the panel:
+  // W is read along its rows (stride 1), the writes stay inside one K x NR panel (L2).
+  for (std::size_t p = 0; p < panels_; ++p) {
+    float* panel = weights_.data() + p * k_ * kNR;
+    for (std::size_t j = 0; j < static_cast<std::size_t>(kNR); ++j) {
+      const std::size_t n = p * kNR + j;
+      if (n < n_) {
+        const float* row = w.data + n * w.cols;
+        for (std::size_t k = 0; k < k_; ++k) panel[k * kNR + j] = row[k];
+      } else {
+        for (std::size_t k = 0; k < k_; ++k) panel[k * kNR + j] = 0.0f;  // padding
       }
+    }
+  }
   for (std::size_t n = 0; n < panels_ * kNR; ++n)
     bias_.data()[n] = (n < n_ && !bias.empty()) ? bias[n] : 0.0f;
 }
