@@ -29,6 +29,7 @@ struct RunCliOptions {
   std::string plot = "svg";
   std::string out = "results";
   std::string gpu;
+  bool show_kernels = false;
 };
 
 enum class LabStatus { passed, failed, skipped, error };
@@ -60,10 +61,31 @@ LabReport run_one(const LabDef& lab, const RunOptions& options) {
   return report;
 }
 
+// The lab parameter behind --show-kernels: labs that generate GPU kernels declare it.
+constexpr const char* kShowKernelsParam = "show-kernels";
+
+bool has_param(const LabDef& lab, const std::string& name) {
+  return std::any_of(lab.params.begin(), lab.params.end(), [&](const ParamSpec& p) { return p.name == name; });
+}
+
+// --show-kernels is shorthand for --param show-kernels=on, and only means something to labs that
+// generate kernels: anywhere else it is a mistake worth naming, not a flag to ignore.
+void check_show_kernels(const std::vector<const LabDef*>& labs) {
+  std::vector<std::string> generating;
+  for (const auto& lab : registry())
+    if (has_param(lab, kShowKernelsParam)) generating.push_back(lab.info.id);
+  const std::string which = generating.empty() ? "none in this build" : fmt::format("{}", fmt::join(generating, ", "));
+  for (const auto* lab : labs)
+    if (!has_param(*lab, kShowKernelsParam))
+      throw Error(fmt::format("--show-kernels: lab '{}' generates no kernels to show; labs that do: {}",
+                              lab->info.id, which));
+}
+
 RunOptions make_options(const RunCliOptions& o) {
   RunOptions options;
   options.quick = o.quick;
   options.assignments = o.params;
+  if (o.show_kernels) options.assignments.push_back(std::string(kShowKernelsParam) + "=on");
   options.repetitions = o.repetitions;
   options.json_path = o.json;
   options.out_dir = o.out;
@@ -78,6 +100,7 @@ int run(const RunCliOptions& o) {
     if (lab == nullptr) throw Error(unknown_lab_message(id));
     labs.push_back(lab);
   }
+  if (o.show_kernels) check_show_kernels(labs);
   if (labs.size() > 1 && !o.json.empty())
     throw Error("--json FILE takes a single lab; with several labs each JSON goes to --out DIR as <lab>.json");
   const RunOptions options = make_options(o);
@@ -163,6 +186,8 @@ void add_run_command(CLI::App& app, CliState& state) {
   cmd->add_option("--plot", o->plot, "svg (files in --out), term (text plot) or none");
   cmd->add_option("--out", o->out, "Folder for JSON and SVG files (default: results)");
   cmd->add_option("--gpu", o->gpu, "Vulkan device to use: a name substring or an index (see doctor)");
+  cmd->add_flag("--show-kernels", o->show_kernels,
+                "Print the GLSL of every generated kernel (labs with a graph compiler: graph-compiler)");
   cmd->callback([o, &state] { state.action = [o] { return run(*o); }; });
 }
 

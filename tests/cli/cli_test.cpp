@@ -114,6 +114,17 @@ TEST(Cli, RunRejectsBadInputBeforeMeasuring) {
   expect_error({"run", "access-patterns", "--repetitions", "many"}, "repetitions");
   expect_error({"run", "access-patterns", "--plot", "pdf"}, "--plot 'pdf' is not known; use svg, term or none");
   expect_error({"run"}, "lab is required");
+  expect_error({"run", "access-patterns", "--show-kernels"}, "lab 'access-patterns' generates no kernels to show");
+}
+
+TEST(Cli, ShowKernelsPrintsTheGeneratedGlsl) {
+  test::ScratchDir dir;
+  const auto r = cli({"run", "graph-compiler", "--quick", "--show-kernels", "--plot", "none", "--out", dir.path().string()});
+  if (r.output.find("none in this build") != std::string::npos) GTEST_SKIP() << "this build has no GPU labs";
+  if (r.exit_code == 3) GTEST_SKIP() << "no Vulkan device here:\n" << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("void main()"), std::string::npos) << "no GLSL in:\n" << r.output;
+  EXPECT_EQ(r.output.find("--show-kernels prints the generated GLSL"), std::string::npos) << r.output;
 }
 
 TEST(Cli, UnwritableJsonPathFailsFastAndLeavesNoFile) {

@@ -8,7 +8,7 @@
 //               carry its rows through all of it in shared memory, so the chain is one kernel
 //     generate  GLSL with every size and offset a constant; shaderc compiles it at run time; the
 //               pipeline is cached by the hash of the text
-//   The listing of op codes is printed every run; --param show_kernels=on prints the GLSL too.
+//   The listing of op codes is printed every run; --show-kernels (or --param show-kernels=on) prints the GLSL too.
 //   Then, over depth at a small width, the GPU modes that differ only in how much is fused:
 //     gpu-graph-cached  one kernel per op (linear, relu, ..., softmax), one submit per op
 //     gpu-fused         fused linear+relu kernels, one submit per op
@@ -19,7 +19,7 @@
 //   again when the kernel's hash is found.
 // Run:  dontpanic run graph-compiler                        (width 32, depths 1 .. 64)
 //       dontpanic run graph-compiler --quick                (width 16, depths 1 .. 4)
-//       dontpanic run graph-compiler --param show_kernels=on
+//       dontpanic run graph-compiler --show-kernels
 #if defined(DP_HAVE_GPU)
 
 #include <algorithm>
@@ -102,7 +102,7 @@ void check(dp::LabContext& ctx, dp::gpu::Device& device, dp::graph::KernelCache&
 void run(dp::LabContext& ctx) {
   const auto width = static_cast<std::size_t>(ctx.params.integer("width"));
   const auto max_depth = static_cast<std::size_t>(ctx.params.integer("max-depth"));
-  const bool show = ctx.params.text("show_kernels") == "on";
+  const bool show = ctx.params.text("show-kernels") == "on";
   auto device = dp::gpu::open_lab_device(ctx);
   const dp::graph::CompileOptions options{.shared_memory_bytes = device->report().max_shared_memory_bytes,
                                           .target_groups = device->is_cpu() ? 8u : 64u,
@@ -122,7 +122,7 @@ void run(dp::LabContext& ctx) {
     if (show)
       for (const auto& c : compiled.chains) ctx.log << "// ===== " << c.name() << " =====\n" << c.glsl;
   }
-  if (!show) ctx.log << "(--param show_kernels=on prints the generated GLSL)\n";
+  if (!show) ctx.log << "(--show-kernels prints the generated GLSL)\n";
 
   dp::graph::KernelCache cache(*device);
   // 2. What compiling costs, and what the cache saves (first, before anything else has compiled
@@ -213,7 +213,7 @@ DP_REGISTER_LAB({
              .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
     .params = {dp::ParamSpec::integer("width", "layer width (batch = width)", 32, 16, 1, 1024),
                dp::ParamSpec::integer("max-depth", "depths 1, 2, 4, ... up to this", 64, 4, 1, 1024),
-               dp::ParamSpec::choice("show_kernels", "print the generated GLSL of every kernel", {"off", "on"}, "off")},
+               dp::ParamSpec::choice("show-kernels", "print the generated GLSL of every kernel", {"off", "on"}, "off")},
     .run = run,
 });
 
