@@ -9,7 +9,7 @@
 #   torch-cuda.json                         bench/peers/torch_graph.py --device cuda
 #   h100-graph.json                         the comparison (bench/gpu/graph_compare.py)
 #   graph-run.log
-#   device run: carry [".gl", ".gpubundle"], command: bash bench/gpu/graph_h100.sh
+#   device run: carry [".gl", ".gpubundle"], command: DP_COMMIT=<sha> bash bench/gpu/graph_h100.sh
 #   (DP_BUNDLE=<folder> for a bundle written elsewhere; the steps stay within the 10-minute limit)
 set -uo pipefail
 out=${OUT:-bench-out}
@@ -54,7 +54,10 @@ PYTHONUNBUFFERED=1 timeout 60 python3 bench/peers/torch_graph.py --device cuda -
   --transfers none --shapes "4x64x4,32x64x32,256x64x256" --reps 15 --min-time 0.05 \
   > "$out/torch-cuda-resident.json" || echo "!!! torch_graph.py (resident) exited with $?"
 
+# The code version: the device machine gets the working tree without .git, so DP_COMMIT may say it.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo "${DP_COMMIT:-unknown}")
 python3 bench/gpu/graph_compare.py --modes "$out/graph-modes.json" --torch "$out/torch-cuda.json" \
   --compiler "$out/graph-compiler.json" --torch-resident "$out/torch-cuda-resident.json" \
+  --note "bench/gpu/graph_h100.sh, bundle from bench/gpu/make_bundle.sh (generic x86-64: the CPU modes use SSE only); code version: $commit" \
   --out "$out/h100-graph.json" || echo "!!! graph_compare.py exited with $?"
 ls -la "$out"
