@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""h100_tables.py — Markdown tables from bench/results/h100-gpu-labs.json for the guide pages.
+"""h100_tables.py — Markdown tables from bench/results/h100-*.json for the guide pages.
 
   python3 bench/gpu/h100_tables.py gpu-matmul      # one lab's table, as pasted into its page
+  python3 bench/gpu/h100_tables.py graph-modes     # from h100-graph.json (graph_h100.sh)
 """
 import json
 import os
@@ -34,11 +35,39 @@ def table(doc, lab):
     return "\n".join(out)
 
 
+GRAPH_MODES = ["gpu-immediate", "gpu-graph-cached", "gpu-graph-loop", "gpu-compiled"]
+
+
+def graph_table(doc):
+    """graph-modes at depth 64: our GPU modes and PyTorch CUDA (eager, CUDA graphs), ms per pass."""
+    ms = {}  # (variant, width) -> ms; PyTorch's under ("torch eager" | "torch cudagraph", width)
+    for e in doc["entries"]:
+        if e["lab"] != "graph-modes" or e["shape"]["depth"] != 64:
+            continue
+        w = e["shape"]["width"]
+        ms[(e["variant"], w)] = e["ours_ms"]
+        ms[("torch " + e["torch_op"], w)] = e["torch_ms"]
+    widths = sorted({w for (_, w) in ms})
+    cols = GRAPH_MODES + ["torch eager", "torch cudagraph"]
+    dev = doc["device"]
+    out = [f"Measured on one {dev.get('name', 'GPU')} ({dev.get('driver', '?')}, PyTorch {doc.get('torch', '?')}); "
+           "ms per forward pass at depth 64, input from and result to host memory for every column "
+           "(median wall-clock time). From `bench/results/h100-graph.json`.", "",
+           "| width | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for w in widths:
+        cells = [fmt_ms(ms[(c, w)]) if (c, w) in ms else "—" for c in cols]
+        out.append(f"| {w} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main():
     with open(os.path.join(HERE, "..", "results", "h100-gpu-labs.json")) as f:
         doc = json.load(f)
-    for lab in sys.argv[1:] or SHAPES:
-        print(f"<!-- {lab} -->\n{table(doc, lab)}\n")
+    with open(os.path.join(HERE, "..", "results", "h100-graph.json")) as f:
+        graph_doc = json.load(f)
+    for lab in sys.argv[1:] or list(SHAPES) + ["graph-modes"]:
+        text = graph_table(graph_doc) if lab == "graph-modes" else table(doc, lab)
+        print(f"<!-- {lab} -->\n{text}\n")
 
 
 if __name__ == "__main__":
