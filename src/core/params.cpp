@@ -82,6 +82,18 @@ double parse_value(const ParamSpec& spec, const std::string& text) {
   return value;
 }
 
+// Labs name parameters in kebab-case or snake_case; a user should not have to remember which, so
+// '-' and '_' are the same letter when a name is looked up (max-kib finds max_kib).
+bool same_name(const std::string& declared, const std::string& typed) {
+  if (declared.size() != typed.size()) return false;
+  for (std::size_t i = 0; i < declared.size(); ++i) {
+    const char a = declared[i] == '_' ? '-' : declared[i];
+    const char b = typed[i] == '_' ? '-' : typed[i];
+    if (a != b) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Params Params::resolve(const std::vector<ParamSpec>& specs, bool quick,
@@ -96,7 +108,7 @@ Params Params::resolve(const std::vector<ParamSpec>& specs, bool quick,
     auto [name, text] = parse_assignment(assignment);
     const ParamSpec* spec = nullptr;
     for (const auto& s : specs)
-      if (s.name == name) spec = &s;
+      if (same_name(s.name, name)) spec = &s;
     if (spec == nullptr) {
       std::vector<std::string> names;
       for (const auto& s : specs) names.push_back(s.name);
@@ -105,7 +117,7 @@ Params Params::resolve(const std::vector<ParamSpec>& specs, bool quick,
                       : fmt::format("unknown parameter '{}'; this lab takes: {}", name,
                                     fmt::join(names, ", ")));
     }
-    params.values_[name] = {spec->kind, text, parse_value(*spec, text), true};
+    params.values_[spec->name] = {spec->kind, text, parse_value(*spec, text), true};
   }
   return params;
 }

@@ -41,6 +41,17 @@ TEST(Params, AssignmentsOverrideDefaults) {
   EXPECT_EQ(p.to_json()["n"], 100);
 }
 
+TEST(Params, DashAndUnderscoreAreTheSameInNames) {
+  const std::vector<ParamSpec> mixed{ParamSpec::integer("max_kib", "snake", 64, 8, 1, 1024),
+                                     ParamSpec::integer("max-depth", "kebab", 64, 8, 1, 1024)};
+  const auto p = Params::resolve(mixed, false, {"max-kib=16", "max_depth=32"});
+  EXPECT_EQ(p.integer("max_kib"), 16);  // stored under the declared name
+  EXPECT_EQ(p.integer("max-depth"), 32);
+  EXPECT_TRUE(p.was_set("max_kib"));
+  EXPECT_EQ(p.to_json()["max_kib"], 16);
+  EXPECT_THROW(Params::resolve(mixed, false, {"maxkib=16"}), Error);
+}
+
 TEST(Params, BadInputNamesTheProblemAndTheFix) {
   EXPECT_NE(error_of({"size=3"}).find("unknown parameter 'size'; this lab takes: n, scale, mode"), std::string::npos);
   EXPECT_NE(error_of({"n=0"}).find("out of range; it must be an integer from 1 to 1048576"), std::string::npos);
