@@ -310,7 +310,7 @@ void run(dp::LabContext& ctx) {
         // Two rounds, keeping each candidate's best time. In the first, pipelines are built between
         // timings and the GPU idles meanwhile: its clocks drop (an idle H100 sits at 420 of 1980
         // MHz) and ramp up again during the next timing, so a candidate timed early can look several
-        // times slower than it is, and a poor one win (seen at n=1024: 5x slower, in every other run).
+        // times slower than it is, and a poor one win (seen at n=1024 on an H100: 5x slower, in some runs).
         std::vector<double> best(v.configs.size(), 1e300);
         for (int round = 0; round < 2; ++round)
           for (std::size_t i = 0; i < v.configs.size(); ++i) {
