@@ -82,8 +82,8 @@ double parse_value(const ParamSpec& spec, const std::string& text) {
   return value;
 }
 
-// Labs name parameters in kebab-case or snake_case; a user should not have to remember which, so
-// '-' and '_' are the same letter when a name is looked up (max-kib finds max_kib).
+// Labs name parameters in kebab-case (max-n); a user who types snake_case (max_n) means the same, so
+// '-' and '_' are the same letter when a name is looked up (max_kib finds max-kib).
 bool same_name(const std::string& declared, const std::string& typed) {
   if (declared.size() != typed.size()) return false;
   for (std::size_t i = 0; i < declared.size(); ++i) {

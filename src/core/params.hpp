@@ -18,7 +18,7 @@ namespace dp {
 struct ParamSpec {
   enum class Kind { integer, real, choice };
 
-  std::string name;                  // kebab-case or snake_case, as typed after --param
+  std::string name;                  // kebab-case, as typed after --param (max_n finds max-n too)
   std::string help;                  // one line
   Kind kind = Kind::integer;
   std::string default_value;         // used for full runs

@@ -106,10 +106,10 @@ TEST(Cli, ListRejectsBadFilters) {
 TEST(Cli, RunRejectsBadInputBeforeMeasuring) {
   expect_error({"run", "nosuchlab"}, "unknown lab 'nosuchlab'");
   expect_error({"run", "acess-paterns"}, "did you mean 'access-patterns'?");
-  expect_error({"run", "access-patterns", "--param", "size=3"}, "unknown parameter 'size'; this lab takes: max_kib");
-  expect_error({"run", "access-patterns", "--param", "max_kib=-5"}, "out of range; it must be an integer from 0 to");
-  expect_error({"run", "access-patterns", "--param", "max_kib=lots"}, "is not an integer");
-  expect_error({"run", "access-patterns", "--param", "max_kib"}, "not of the form name=value");
+  expect_error({"run", "access-patterns", "--param", "size=3"}, "unknown parameter 'size'; this lab takes: max-kib");
+  expect_error({"run", "access-patterns", "--param", "max-kib=-5"}, "out of range; it must be an integer from 0 to");
+  expect_error({"run", "access-patterns", "--param", "max-kib=lots"}, "is not an integer");
+  expect_error({"run", "access-patterns", "--param", "max-kib"}, "not of the form name=value");
   expect_error({"run", "access-patterns", "--repetitions", "0"}, "--repetitions 0 is out of range");
   expect_error({"run", "access-patterns", "--repetitions", "many"}, "repetitions");
   expect_error({"run", "access-patterns", "--plot", "pdf"}, "--plot 'pdf' is not known; use svg, term or none");
@@ -143,14 +143,14 @@ TEST(Cli, UnwritableJsonPathFailsFastAndLeavesNoFile) {
 
 TEST(Cli, RunWritesValidJsonPlotsAndHistory) {
   test::ScratchDir dir;
-  const auto r = cli({"run", "access-patterns", "--quick", "--param", "max_kib=256", "--out", dir.path().string()});
+  const auto r = cli({"run", "access-patterns", "--quick", "--param", "max-kib=256", "--out", dir.path().string()});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("median ns per element"), std::string::npos);
   EXPECT_NE(r.output.find("[pass] sum agrees: random"), std::string::npos);
   std::ifstream in(dir / "access-patterns.json");
   const auto j = nlohmann::json::parse(in);
   EXPECT_TRUE(validate_result_json(j).empty());
-  EXPECT_EQ(j["params"]["max_kib"], 256);
+  EXPECT_EQ(j["params"]["max-kib"], 256);
   if (find_program("gnuplot")) {
     EXPECT_TRUE(std::filesystem::exists(dir / "access-patterns-time.svg"));
     EXPECT_TRUE(std::filesystem::exists(dir / "access-patterns-bandwidth.svg"));

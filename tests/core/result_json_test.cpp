@@ -17,7 +17,7 @@ Result sample_result() {
   r.title = "Access patterns";
   r.started_at = now_iso8601();
   r.machine = MachineInfo::detect();
-  r.params = {{"max_kib", 64}};
+  r.params = {{"max-kib", 64}};
   Stats s{12.5, 11.0, 14.0, 10.0, 7};
   r.add_point("sequential", "bytes", 4096, s, 3.2, "GB/s", "element");
   r.add_point("sequential", "bytes", 8192, s, 3.1, "GB/s", "element");

@@ -53,6 +53,9 @@ TEST(Registry, MetadataIsComplete) {
     for (const auto& t : i.tracks) EXPECT_NE(std::find(kTracks.begin(), kTracks.end(), t), kTracks.end()) << t;
     EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(DP_SOURCE_DIR) / i.source)) << i.source;
     EXPECT_EQ(i.id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-"), std::string::npos);
+    // Parameter names are kebab-case, like the CLI's own flags (typing max_n still finds max-n).
+    for (const auto& p : lab.params)
+      EXPECT_EQ(p.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-"), std::string::npos) << p.name;
     EXPECT_NE(lab.run, nullptr);
     EXPECT_EQ(find_lab(i.id), &lab);
   }

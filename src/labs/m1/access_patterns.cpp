@@ -11,7 +11,7 @@
 //
 //   dontpanic run access-patterns            full sizes (a minute or two)
 //   dontpanic run access-patterns --quick    a few sizes (seconds)
-//   --param max_kib=65536                    largest working set (default: 4x the last-level cache)
+//   --param max-kib=65536                    largest working set (default: 4x the last-level cache)
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -98,13 +98,13 @@ void run(dp::LabContext& ctx) {
   const auto& machine = ctx.machine;
   const std::size_t line_elements = static_cast<std::size_t>(machine.cache_line_bytes()) / sizeof(Element);
   const std::uint64_t llc = machine.last_level_cache_bytes() ? machine.last_level_cache_bytes() : (8u << 20);
-  const long long max_kib_param = ctx.params.integer("max_kib");
+  const long long max_kib_param = ctx.params.integer("max-kib");
   const std::size_t max_bytes = max_kib_param > 0 ? static_cast<std::size_t>(max_kib_param) * 1024
                                                   : static_cast<std::size_t>(4 * llc);
   if (max_bytes < 4096)
-    throw dp::Error(fmt::format("max_kib={} is below the smallest working set; use 0 (auto) or at least 4", max_kib_param));
+    throw dp::Error(fmt::format("max-kib={} is below the smallest working set; use 0 (auto) or at least 4", max_kib_param));
   if (max_bytes / sizeof(Element) > UINT32_MAX)
-    throw dp::Error("max_kib is too large for 32-bit indices; use at most 16 GiB");
+    throw dp::Error("max-kib is too large for 32-bit indices; use at most 16 GiB");
 
   std::vector<Variant> variants{{"sequential", 1}};
   const std::vector<std::size_t> strides = ctx.quick ? std::vector<std::size_t>{4, line_elements}
@@ -197,7 +197,7 @@ DP_REGISTER_LAB({
              .question = "What does reading memory out of order cost?",
              .guide_page = "m1/access-patterns.md",
              .source = "src/labs/m1/access_patterns.cpp"},
-    .params = {dp::ParamSpec::integer("max_kib", "largest working set in KiB (0 = 4x the last-level cache)",
+    .params = {dp::ParamSpec::integer("max-kib", "largest working set in KiB (0 = 4x the last-level cache)",
                                       0, 0, 0, 16LL * 1024 * 1024)},
     .run = run,
 });

@@ -9,11 +9,11 @@
 //
 //   dontpanic run cache-latency                      full sweep, 4 points per doubling (about a minute)
 //   dontpanic run cache-latency --quick              two points per doubling (seconds)
-//   --param max_kib=1048576                          largest working set (default: 4x the last-level cache)
-//   --param points_per_doubling=8                    a finer sweep
-//   --param huge_pages=on|both                       2 MiB pages (level 3: the TLB); both = two series
+//   --param max-kib=1048576                          largest working set (default: 4x the last-level cache)
+//   --param points-per-doubling=8                    a finer sweep
+//   --param huge-pages=on|both                       2 MiB pages (level 3: the TLB); both = two series
 //
-// Series: base-pages (the system's normal pages, 4 KiB on x86) and, with huge_pages, huge-pages
+// Series: base-pages (the system's normal pages, 4 KiB on x86) and, with huge-pages=on|both, huge-pages
 // (the same chase in a buffer the kernel was asked to back with 2 MiB transparent huge pages).
 #include <sys/mman.h>
 
@@ -109,7 +109,7 @@ class PageBuffer {
   PageBuffer(std::size_t bytes, bool huge) : mapped_(bytes + kHugePage) {
     void* p = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
-      throw dp::Error(fmt::format("could not map {} for the chase; choose a smaller max_kib",
+      throw dp::Error(fmt::format("could not map {} for the chase; choose a smaller max-kib",
                                   dp::format_bytes(mapped_)));
     raw_ = static_cast<std::byte*>(p);
     const auto address = reinterpret_cast<std::uintptr_t>(raw_);
@@ -271,16 +271,16 @@ void run(dp::LabContext& ctx) {
   const auto& machine = ctx.machine;
   const auto line = static_cast<std::size_t>(machine.cache_line_bytes());
   const std::uint64_t llc = machine.last_level_cache_bytes();
-  const long long max_kib = ctx.params.integer("max_kib");
+  const long long max_kib = ctx.params.integer("max-kib");
   const std::size_t max_bytes = max_kib > 0 ? static_cast<std::size_t>(max_kib) * 1024
                                             : static_cast<std::size_t>(llc ? 4 * llc : 256u << 20);
   if (max_bytes < 64 * 1024)
-    throw dp::Error(fmt::format("max_kib={} is too small to see a cache step; use 0 (4x the "
+    throw dp::Error(fmt::format("max-kib={} is too small to see a cache step; use 0 (4x the "
                                 "last-level cache) or at least 64", max_kib));
   if (max_kib == 0 && llc == 0)
     ctx.result.notes.push_back("The OS reports no last-level cache size; the sweep goes to 256 MiB.");
-  const int per_doubling = static_cast<int>(ctx.params.integer("points_per_doubling"));
-  const std::string huge_choice = ctx.params.text("huge_pages");
+  const int per_doubling = static_cast<int>(ctx.params.integer("points-per-doubling"));
+  const std::string huge_choice = ctx.params.text("huge-pages");
 
   struct PageKind { std::string series; bool huge; };
   std::vector<PageKind> kinds;
@@ -345,7 +345,7 @@ void run(dp::LabContext& ctx) {
     ctx.result.notes.push_back(fmt::format(
         "{}: latency steps at {}. A step is where latency is halfway, on a log scale, between two "
         "plateaus.{}", kind.series, found.empty() ? "none found" : found,
-        rising_at_end ? " Latency was still rising at the largest working set: raise max_kib to see the last plateau." : ""));
+        rising_at_end ? " Latency was still rising at the largest working set: raise max-kib to see the last plateau." : ""));
     if (&kind == &kinds.front()) {
       std::string levels;
       for (const Step& s : steps) levels += readable(s.below_ns) + " ns, ";
@@ -390,10 +390,10 @@ DP_REGISTER_LAB({
              .guide_page = "m1/cache-latency.md",
              .source = "src/labs/m1/cache_latency.cpp",
              .requires_gpu = {}},
-    .params = {dp::ParamSpec::integer("max_kib", "largest working set in KiB (0 = 4x the last-level cache)",
+    .params = {dp::ParamSpec::integer("max-kib", "largest working set in KiB (0 = 4x the last-level cache)",
                                       0, 0, 0, 4LL * 1024 * 1024),
-               dp::ParamSpec::integer("points_per_doubling", "working sets per doubling of size", 4, 2, 1, 8),
-               dp::ParamSpec::choice("huge_pages", "2 MiB transparent huge pages: off, on, or both series",
+               dp::ParamSpec::integer("points-per-doubling", "working sets per doubling of size", 4, 2, 1, 8),
+               dp::ParamSpec::choice("huge-pages", "2 MiB transparent huge pages: off, on, or both series",
                                      {"off", "on", "both"}, "off")},
     .run = run,
 });

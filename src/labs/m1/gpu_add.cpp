@@ -14,7 +14,7 @@
 //
 //   dontpanic run gpu-add                 1e3 ... 1e8 elements (capped by the device's largest buffer)
 //   dontpanic run gpu-add --quick         1e3 ... 1e5
-//   --param max_n=1000000                 largest size;  --gpu NAME picks the device
+//   --param max-n=1000000                 largest size;  --gpu NAME picks the device
 #if defined(DP_HAVE_GPU)
 
 #include <algorithm>
@@ -86,7 +86,7 @@ void run(dp::LabContext& ctx) {
     throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
 
   // The largest n: asked for, but no larger than one buffer binding or a quarter of GPU memory.
-  std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max_n"));
+  std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max-n"));
   const std::uint64_t binding_cap = report.max_storage_buffer_range / 16 * 4;  // whole vec4s
   const std::uint64_t memory_cap = report.device_local_bytes / 4 / 12;
   if (max_n > std::min(binding_cap, memory_cap)) {
@@ -247,7 +247,7 @@ DP_REGISTER_LAB({
              .guide_page = "m1/gpu-add.md",
              .source = "src/labs/m1/gpu_add.cpp",
              .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
-    .params = {dp::ParamSpec::integer("max_n", "largest vector length in elements", 100'000'000, 100'000, 1000,
+    .params = {dp::ParamSpec::integer("max-n", "largest vector length in elements", 100'000'000, 100'000, 1000,
                                       1'000'000'000)},
     .run = run,
 });

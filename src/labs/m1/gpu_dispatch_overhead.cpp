@@ -75,7 +75,7 @@ void run(dp::LabContext& ctx) {
   Device& device = *device_owner;
   if (!device.report().timestamps)
     throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", device.report().name));
-  const auto max_n = static_cast<std::uint32_t>(ctx.params.integer("max_dispatches"));
+  const auto max_n = static_cast<std::uint32_t>(ctx.params.integer("max-dispatches"));
   const int reps = gpu_reps(ctx);
 
   Kernel bump(device, {.source = builtin_shader("dispatch/bump.comp"), .buffers = 1, .push_bytes = 4});
@@ -161,7 +161,7 @@ DP_REGISTER_LAB({
              .guide_page = "m1/gpu-dispatch-overhead.md",
              .source = "src/labs/m1/gpu_dispatch_overhead.cpp",
              .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
-    .params = {dp::ParamSpec::integer("max_dispatches", "largest number of dispatches per run", 10000, 100, 1,
+    .params = {dp::ParamSpec::integer("max-dispatches", "largest number of dispatches per run", 10000, 100, 1,
                                       100000)},
     .run = run,
 });

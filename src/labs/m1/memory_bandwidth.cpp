@@ -17,7 +17,7 @@
 //
 //   dontpanic run memory-bandwidth            16 KiB .. 8x the last-level cache, every 4x (two minutes)
 //   dontpanic run memory-bandwidth --quick    16 KiB, 256 KiB, 4 MiB, 4x the last-level cache (seconds)
-//   --param max_kib=1048576                   largest working set
+//   --param max-kib=1048576                   largest working set
 //   --param threads=4                         the multi-threaded series' thread count (0 = all CPUs)
 #include <algorithm>
 #include <atomic>
@@ -339,7 +339,7 @@ class PageOffsetArray {
     const std::size_t bytes = (n * sizeof(double) + offset + kPage - 1) / kPage * kPage;
     raw_.reset(static_cast<std::byte*>(std::aligned_alloc(kPage, bytes)));
     if (!raw_)
-      throw dp::Error(fmt::format("could not allocate {} for the arrays; choose a smaller max_kib",
+      throw dp::Error(fmt::format("could not allocate {} for the arrays; choose a smaller max-kib",
                                   dp::format_bytes(bytes)));
     data_ = {reinterpret_cast<double*>(raw_.get() + offset), n};
   }
@@ -451,7 +451,7 @@ constexpr std::size_t kBytesPerIteration = std::size_t{8} << 20;
 void run(dp::LabContext& ctx) {
   const auto& machine = ctx.machine;
   const std::uint64_t llc = machine.last_level_cache_bytes();
-  const long long max_kib = ctx.params.integer("max_kib");
+  const long long max_kib = ctx.params.integer("max-kib");
   std::uint64_t auto_bytes = (ctx.quick ? 4 : 8) * (llc ? llc : std::uint64_t{32} << 20);
 #ifdef DP_SANITIZED
   if (ctx.quick) {
@@ -461,7 +461,7 @@ void run(dp::LabContext& ctx) {
 #endif
   const std::size_t max_bytes = max_kib > 0 ? static_cast<std::size_t>(max_kib) * 1024 : auto_bytes;
   if (max_bytes < 64 * 1024)
-    throw dp::Error(fmt::format("max_kib={} is too small; use 0 ({}x the last-level cache) or at least 64",
+    throw dp::Error(fmt::format("max-kib={} is too small; use 0 ({}x the last-level cache) or at least 64",
                                 max_kib, ctx.quick ? 4 : 8));
   if (max_kib == 0 && llc == 0)
     ctx.result.notes.push_back("The OS reports no last-level cache size; the sweep assumes 32 MiB.");
@@ -560,7 +560,7 @@ DP_REGISTER_LAB({
              .guide_page = "m1/memory-bandwidth.md",
              .source = "src/labs/m1/memory_bandwidth.cpp",
              .requires_gpu = {}},
-    .params = {dp::ParamSpec::integer("max_kib",
+    .params = {dp::ParamSpec::integer("max-kib",
                                       "largest working set in KiB (0 = 8x the last-level cache; 4x with --quick)",
                                       0, 0, 0, 4LL * 1024 * 1024),
                dp::ParamSpec::integer("threads", "threads for the multi-threaded series (0 = every logical CPU)",

@@ -14,8 +14,8 @@
 //
 //   dontpanic run the-vector            fill/traverse 1 Ki .. 4 Mi elements, inserts into 4 Ki .. 256 Ki
 //   dontpanic run the-vector --quick    a small and a large size of each (seconds)
-//   --param max_n=16777216              largest container for fill and traverse
-//   --param max_insert_n=65536          largest container for middle inserts
+//   --param max-n=16777216              largest container for fill and traverse
+//   --param max-insert-n=65536          largest container for middle inserts
 //   --param inserts=100                 middle inserts per timed iteration (default 1000)
 #include <algorithm>
 #include <cmath>
@@ -351,8 +351,8 @@ std::string compare_at(const dp::Result& r, std::size_t n, const std::vector<std
 }
 
 void run(dp::LabContext& ctx) {
-  const auto max_n = static_cast<std::size_t>(ctx.params.integer("max_n"));
-  const auto max_insert_n = static_cast<std::size_t>(ctx.params.integer("max_insert_n"));
+  const auto max_n = static_cast<std::size_t>(ctx.params.integer("max-n"));
+  const auto max_insert_n = static_cast<std::size_t>(ctx.params.integer("max-insert-n"));
   const auto inserts = static_cast<std::size_t>(ctx.params.integer("inserts"));
   std::mt19937_64 rng(std::random_device{}());
   Checks checks;
@@ -483,9 +483,9 @@ DP_REGISTER_LAB({
              .guide_page = "m1/the-vector.md",
              .source = "src/labs/m1/the_vector.cpp",
              .requires_gpu = {}},
-    .params = {dp::ParamSpec::integer("max_n", "largest container for fill and traverse, in elements",
+    .params = {dp::ParamSpec::integer("max-n", "largest container for fill and traverse, in elements",
                                       1 << 22, 1 << 20, 1024, 1 << 25),
-               dp::ParamSpec::integer("max_insert_n", "largest container for middle inserts, in elements",
+               dp::ParamSpec::integer("max-insert-n", "largest container for middle inserts, in elements",
                                       1 << 18, 1 << 14, 1024, 1 << 22),
                dp::ParamSpec::integer("inserts", "middle inserts per timed iteration", 1000, 1000, 1, 10000)},
     .run = run,

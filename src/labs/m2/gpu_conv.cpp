@@ -11,7 +11,7 @@
 //
 //   dontpanic run gpu-conv                W = 256 ... 4096 on a GPU (... 1024 on lavapipe)
 //   dontpanic run gpu-conv --quick        W = 128 (256 on a GPU)
-//   --param k=9 --param max_side=2048
+//   --param k=9 --param max-side=2048
 #if defined(DP_HAVE_GPU)
 
 #include <algorithm>
@@ -94,10 +94,10 @@ void run(dp::LabContext& ctx) {
     throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", device.report().name));
   const int k = static_cast<int>(ctx.params.integer("k"));
   if (k % 2 == 0) throw dp::Error(fmt::format("k={} is even; a centred filter needs an odd size such as {}", k, k + 1));
-  long long max_side = ctx.params.integer("max_side");
+  long long max_side = ctx.params.integer("max-side");
   if (max_side == 0) max_side = ctx.quick ? (device.is_cpu() ? 128 : 256) : (device.is_cpu() ? 1024 : 4096);
   if (max_side % 16 != 0)
-    throw dp::Error(fmt::format("max_side={} is not a multiple of 16 (the tile); use {}", max_side, max_side / 16 * 16 + 16));
+    throw dp::Error(fmt::format("max-side={} is not a multiple of 16 (the tile); use {}", max_side, max_side / 16 * 16 + 16));
   std::vector<int> sides;
   for (long long s = std::min<long long>(256, max_side); s <= max_side; s *= 2) sides.push_back(static_cast<int>(s));
   if (sides.back() != max_side) sides.push_back(static_cast<int>(max_side));
@@ -189,7 +189,7 @@ DP_REGISTER_LAB({
              .source = "src/labs/m2/gpu_conv.cpp",
              .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
     .params = {dp::ParamSpec::integer("k", "filter size (odd)", 5, 5, 1, 15),
-               dp::ParamSpec::integer("max_side", "largest image side, a multiple of 16 (0 = 4096 on a GPU, 1024 "
+               dp::ParamSpec::integer("max-side", "largest image side, a multiple of 16 (0 = 4096 on a GPU, 1024 "
                                                   "on a CPU device)", 0, 0, 0, 16384)},
     .run = run,
 });

@@ -84,14 +84,14 @@ void run(dp::LabContext& ctx) {
   const DeviceReport& report = device.report();
   if (!report.timestamps)
     throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
-  std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max_n"));
+  std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max-n"));
   const std::uint64_t cap = std::min<std::uint64_t>(report.max_storage_buffer_range, report.device_local_bytes / 4) / 1024 * 1024;
   if (max_n > cap) {
     max_n = cap;
     ctx.result.notes.push_back(fmt::format("sizes capped at {} bytes by the device's largest buffer", cap));
   }
   if (max_n % 1024 != 0)
-    throw dp::Error(fmt::format("max_n={} is not a multiple of 1024 (the sort-based tile); use {}", max_n, max_n / 1024 * 1024));
+    throw dp::Error(fmt::format("max-n={} is not a multiple of 1024 (the sort-based tile); use {}", max_n, max_n / 1024 * 1024));
   std::vector<std::uint64_t> sizes;
   for (std::uint64_t n = 1 << 16; n <= max_n; n *= 4) sizes.push_back(n);
   if (sizes.empty() || sizes.back() != max_n) sizes.push_back(max_n);
@@ -184,7 +184,7 @@ DP_REGISTER_LAB({
              .guide_page = "m2/gpu-histogram.md",
              .source = "src/labs/m2/gpu_histogram.cpp",
              .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
-    .params = {dp::ParamSpec::integer("max_n", "largest input in bytes, a multiple of 1024", 1 << 26, 1 << 16, 1024,
+    .params = {dp::ParamSpec::integer("max-n", "largest input in bytes, a multiple of 1024", 1 << 26, 1 << 16, 1024,
                                       1LL << 31)},
     .run = run,
 });

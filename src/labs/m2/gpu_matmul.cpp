@@ -14,7 +14,7 @@
 //
 //   dontpanic run gpu-matmul                 n = 128 ... 4096 on a GPU, ... 512 on lavapipe
 //   dontpanic run gpu-matmul --quick         n = 128 (256 on a GPU)
-//   --param max_n=2048 --param peak_gflops=66900
+//   --param max-n=2048 --param peak-gflops=66900
 #if defined(DP_HAVE_GPU)
 
 #include <algorithm>
@@ -187,7 +187,7 @@ struct Peak {
 
 // Vendor peaks for data-centre GPUs we have measured on; a CPU estimate for lavapipe.
 Peak device_peak(const DeviceReport& r, const dp::MachineInfo& machine, double override_gflops) {
-  if (override_gflops > 0) return {override_gflops, override_gflops, "--param peak_gflops"};
+  if (override_gflops > 0) return {override_gflops, override_gflops, "--param peak-gflops"};
   const std::string& name = r.name;
   if (name.find("H100") != std::string::npos && name.find("PCIe") != std::string::npos)
     return {51200, 756000, "NVIDIA H100 PCIe datasheet (fp16: dense tensor core)"};
@@ -206,7 +206,7 @@ Peak device_peak(const DeviceReport& r, const dp::MachineInfo& machine, double o
                                           machine.threads, mhz / 1000.0)};
     }
   }
-  return {0, 0, "unknown for this device; give --param peak_gflops=..."};
+  return {0, 0, "unknown for this device; give --param peak-gflops=..."};
 }
 
 // ---------------------------------------------------------------- the run ---------------------
@@ -222,13 +222,13 @@ void run(dp::LabContext& ctx) {
   if (!report.timestamps)
     throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
   const bool on_cpu = device.is_cpu();
-  long long max_n = ctx.params.integer("max_n");
+  long long max_n = ctx.params.integer("max-n");
   if (max_n == 0) max_n = ctx.quick ? (on_cpu ? 128 : 256) : (on_cpu ? 512 : 4096);
   if (max_n % 128 != 0)
-    throw dp::Error(fmt::format("max_n={} is not a multiple of 128 (the largest tile); use e.g. {}", max_n,
+    throw dp::Error(fmt::format("max-n={} is not a multiple of 128 (the largest tile); use e.g. {}", max_n,
                                 (max_n / 128 + 1) * 128));
   const bool tune = !on_cpu && !ctx.quick;
-  const Peak peak = device_peak(report, ctx.machine, ctx.params.real("peak_gflops"));
+  const Peak peak = device_peak(report, ctx.machine, ctx.params.real("peak-gflops"));
 
   std::vector<Variant> variants = fp32_ladder();
   std::string coop_why;
@@ -393,9 +393,9 @@ DP_REGISTER_LAB({
              .source = "src/labs/m2/gpu_matmul.cpp",
              .requires_gpu = "a Vulkan device (lavapipe runs the fp32 ladder; the tensor-core step needs "
                              "VK_NV_cooperative_matrix)"},
-    .params = {dp::ParamSpec::integer("max_n", "largest matrix size, a multiple of 128 (0 = 4096 on a GPU, "
+    .params = {dp::ParamSpec::integer("max-n", "largest matrix size, a multiple of 128 (0 = 4096 on a GPU, "
                                                "512 on a CPU device)", 0, 0, 0, 16384),
-               dp::ParamSpec::real("peak_gflops", "the device's fp32 peak in GFLOP/s (0 = known or estimated)", 0, 0,
+               dp::ParamSpec::real("peak-gflops", "the device's fp32 peak in GFLOP/s (0 = known or estimated)", 0, 0,
                                    0, 1e7)},
     .run = run,
 });

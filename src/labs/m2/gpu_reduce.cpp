@@ -96,7 +96,7 @@ void run(dp::LabContext& ctx) {
   const DeviceReport& report = device.report();
   if (!report.timestamps)
     throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
-  std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max_n"));
+  std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max-n"));
   const std::uint64_t cap = std::min<std::uint64_t>(report.max_storage_buffer_range / 4, report.device_local_bytes / 8);
   if (max_n > cap) {
     max_n = cap;
@@ -189,7 +189,7 @@ DP_REGISTER_LAB({
              .guide_page = "m2/gpu-reduce.md",
              .source = "src/labs/m2/gpu_reduce.cpp",
              .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
-    .params = {dp::ParamSpec::integer("max_n", "largest number of floats to sum", 100'000'000, 100'000, 10'000,
+    .params = {dp::ParamSpec::integer("max-n", "largest number of floats to sum", 100'000'000, 100'000, 10'000,
                                       1'000'000'000)},
     .run = run,
 });
