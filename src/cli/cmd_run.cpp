@@ -64,19 +64,15 @@ LabReport run_one(const LabDef& lab, const RunOptions& options) {
 // The lab parameter behind --show-kernels: labs that generate GPU kernels declare it.
 constexpr const char* kShowKernelsParam = "show-kernels";
 
-bool has_param(const LabDef& lab, const std::string& name) {
-  return std::any_of(lab.params.begin(), lab.params.end(), [&](const ParamSpec& p) { return p.name == name; });
-}
-
 // --show-kernels is shorthand for --param show-kernels=on, and only means something to labs that
 // generate kernels: anywhere else it is a mistake worth naming, not a flag to ignore.
 void check_show_kernels(const std::vector<const LabDef*>& labs) {
   std::vector<std::string> generating;
   for (const auto& lab : registry())
-    if (has_param(lab, kShowKernelsParam)) generating.push_back(lab.info.id);
+    if (find_param(lab.params, kShowKernelsParam)) generating.push_back(lab.info.id);
   const std::string which = generating.empty() ? "none in this build" : fmt::format("{}", fmt::join(generating, ", "));
   for (const auto* lab : labs)
-    if (!has_param(*lab, kShowKernelsParam))
+    if (!find_param(lab->params, kShowKernelsParam))
       throw Error(fmt::format("--show-kernels: lab '{}' generates no kernels to show; labs that do: {}",
                               lab->info.id, which));
 }

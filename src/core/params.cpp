@@ -1,5 +1,6 @@
 #include "core/params.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -96,6 +97,11 @@ bool same_name(const std::string& declared, const std::string& typed) {
 
 }  // namespace
 
+const ParamSpec* find_param(const std::vector<ParamSpec>& specs, const std::string& name) {
+  const auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return same_name(s.name, name); });
+  return it == specs.end() ? nullptr : &*it;
+}
+
 Params Params::resolve(const std::vector<ParamSpec>& specs, bool quick,
                        const std::vector<std::string>& assignments) {
   Params params;
@@ -106,9 +112,7 @@ Params Params::resolve(const std::vector<ParamSpec>& specs, bool quick,
   }
   for (const auto& assignment : assignments) {
     auto [name, text] = parse_assignment(assignment);
-    const ParamSpec* spec = nullptr;
-    for (const auto& s : specs)
-      if (same_name(s.name, name)) spec = &s;
+    const ParamSpec* spec = find_param(specs, name);
     if (spec == nullptr) {
       std::vector<std::string> names;
       for (const auto& s : specs) names.push_back(s.name);

@@ -63,4 +63,7 @@ class Params {
 
 std::pair<std::string, std::string> parse_assignment(const std::string& text);
 
+// The spec called `name` ('-' and '_' match each other: max_n finds max-n), or nullptr.
+const ParamSpec* find_param(const std::vector<ParamSpec>& specs, const std::string& name);
+
 }  // namespace dp
