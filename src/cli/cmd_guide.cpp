@@ -12,11 +12,15 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/lab.hpp"
+#include "core/runner.hpp"
 #include "guide/site.hpp"
 
 extern char** environ;
@@ -32,7 +36,32 @@ struct GuideCliOptions {
   std::string results = "results";
   int port = 8000;
   std::optional<int> repetitions;  // unset: the labs' quick-mode default
+  std::vector<std::string> params; // --param name=value, for the labs that declare it
 };
+
+// Every --param must name a parameter some lab declares, with a value each such lab accepts.
+void check_guide_params(const std::vector<std::string>& assignments) {
+  for (const auto& a : assignments) {
+    const std::string name = parse_assignment(a).first;
+    bool declared = false;
+    for (const auto& lab : registry()) {
+      if (!find_param(lab.params, name)) continue;
+      declared = true;
+      try {
+        Params::resolve(lab.params, true, {a});
+      } catch (const Error& e) {
+        throw Error(fmt::format("--param {} (for lab {}): {}", a, lab.info.id, e.what()));
+      }
+    }
+    if (!declared) {
+      std::set<std::string> names;
+      for (const auto& lab : registry())
+        for (const auto& p : lab.params) names.insert(p.name);
+      throw Error(fmt::format("--param {}: no lab declares a parameter '{}'; the labs' parameters are: {}",
+                              a, name, fmt::join(names, ", ")));
+    }
+  }
+}
 
 guide::GuideOptions make_options(const GuideCliOptions& o) {
   check_level(o.level, "--level");  // the same words as `dontpanic list`
@@ -41,11 +70,10 @@ guide::GuideOptions make_options(const GuideCliOptions& o) {
   options.selection = guide::parse_selection(o.level, o.tracks);
   options.out_dir = o.out;
   options.figures.results_dir = o.results;
-  if (o.repetitions) {
-    if (*o.repetitions < 1 || *o.repetitions > 1000)
-      throw Error(fmt::format("--repetitions {} is out of range; use 1 to 1000", *o.repetitions));
-    options.figures.repetitions = o.repetitions;
-  }
+  check_repetitions(o.repetitions);
+  options.figures.repetitions = o.repetitions;
+  check_guide_params(o.params);
+  options.figures.assignments = o.params;
   return options;
 }
 
@@ -118,6 +146,9 @@ void add_selection_options(CLI::App* cmd, GuideCliOptions& o) {
       ->capture_default_str();
   cmd->add_option("--repetitions", o.repetitions,
                   "Repetitions for labs that must run first because they have no result yet (1-1000)");
+  cmd->add_option("--param", o.params,
+                  "name=value for every lab that declares the parameter (repeatable); stored results "
+                  "made with other values are not reused");
 }
 
 }  // namespace

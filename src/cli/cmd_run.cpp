@@ -32,35 +32,6 @@ struct RunCliOptions {
   bool show_kernels = false;
 };
 
-enum class LabStatus { passed, failed, skipped, error };
-
-struct LabReport {
-  std::string id;
-  LabStatus status;
-  std::string detail;
-  std::vector<std::string> files;
-};
-
-LabReport run_one(const LabDef& lab, const RunOptions& options) {
-  LabReport report{lab.info.id, LabStatus::error, {}, {}};
-  try {
-    auto outcome = run_lab(lab, options, std::cout);
-    for (const auto& w : outcome.warnings) std::cerr << "warning: " << w << '\n';
-    report.files = outcome.files;
-    report.status = outcome.checks_passed ? LabStatus::passed : LabStatus::failed;
-    if (!outcome.checks_passed) report.detail = "a check against the reference failed (see checks above)";
-  } catch (const Unavailable& e) {
-    report.status = LabStatus::skipped;
-    report.detail = e.what();
-    std::cerr << fmt::format("skipped {}: {}\n", lab.info.id, e.what());
-  } catch (const Error& e) {
-    report.detail = e.what();
-    std::cerr << fmt::format("error in {}: {}\n", lab.info.id, e.what());
-  }
-  std::cout.flush();
-  return report;
-}
-
 // The lab parameter behind --show-kernels: labs that generate GPU kernels declare it.
 constexpr const char* kShowKernelsParam = "show-kernels";
 
@@ -89,6 +60,19 @@ RunOptions make_options(const RunCliOptions& o) {
   return options;
 }
 
+// The exit code of a run: an error beats a failed check; a run where every lab was skipped (no
+// Vulkan device, say) is "not ready", like `dontpanic doctor` on the same machine.
+int exit_code_for(const std::vector<LabReport>& reports) {
+  int code = kOk;
+  bool all_skipped = !reports.empty();
+  for (const auto& r : reports) {
+    if (r.status == LabStatus::error) code = kUsage;
+    if (r.status == LabStatus::failed && code == kOk) code = kCheckFailed;
+    if (r.status != LabStatus::skipped) all_skipped = false;
+  }
+  return code == kOk && all_skipped ? int{kNotReady} : code;
+}
+
 int run(const RunCliOptions& o) {
   std::vector<const LabDef*> labs;
   for (const auto& id : o.labs) {
@@ -97,33 +81,15 @@ int run(const RunCliOptions& o) {
     labs.push_back(lab);
   }
   if (o.show_kernels) check_show_kernels(labs);
-  if (labs.size() > 1 && !o.json.empty())
-    throw Error("--json FILE takes a single lab; with several labs each JSON goes to --out DIR as <lab>.json");
   const RunOptions options = make_options(o);
-  if (o.repetitions && (*o.repetitions < 1 || *o.repetitions > 1000))
-    throw Error(fmt::format("--repetitions {} is out of range; use 1 to 1000", *o.repetitions));
-  // Validate every lab's parameters before measuring anything.
-  for (const auto* lab : labs) Params::resolve(lab->params, options.quick, options.assignments);
+  validate_run(labs, options);  // every lab's parameters and the output paths, before measuring
   if (!o.gpu.empty()) setenv("DONTPANIC_GPU", o.gpu.c_str(), 1);
 
-  if (labs.size() == 1) {
-    // A single lab: errors propagate to main() with their own exit codes.
-    auto outcome = run_lab(*labs.front(), options, std::cout);
-    for (const auto& w : outcome.warnings) std::cerr << "warning: " << w << '\n';
-    std::cout << "\nwrote: " << fmt::format("{}", fmt::join(outcome.files, ", ")) << '\n';
-    if (!outcome.checks_passed) {
-      std::cerr << "dontpanic: a check against the reference failed; the numbers above are not trustworthy\n";
-      return kCheckFailed;
-    }
-    return kOk;
-  }
-  int exit_code = kOk;
-  for (const auto* lab : labs) {
-    const auto report = run_one(*lab, options);
-    if (report.status == LabStatus::failed) exit_code = std::max(exit_code, int{kCheckFailed});
-    if (report.status == LabStatus::error) exit_code = kUsage;
-  }
-  return exit_code;
+  const auto reports = run_labs(labs, options, std::cout, std::cerr);
+  const int code = exit_code_for(reports);
+  if (code == kCheckFailed)
+    std::cerr << "dontpanic: a check against the reference failed; the numbers above are not trustworthy\n";
+  return code;
 }
 
 struct TourOptions {
@@ -141,22 +107,24 @@ int tour(const TourOptions& o) {
   base.plot = o.plot;
   const RunOptions options = make_options(base);
 
-  std::vector<LabReport> reports;
-  for (const auto& lab : registry()) {
-    if (lab.info.level > o.level || !lab.info.tracks.empty()) continue;
-    reports.push_back(run_one(lab, options));
-    std::cout << '\n';
-  }
-  std::cout << fmt::format("== tour summary: level {} labs, {} mode\n", o.level, o.full ? "full" : "quick");
-  int exit_code = kOk;
+  std::vector<const LabDef*> labs;
+  for (const auto& lab : registry())
+    if (lab.info.level <= o.level && lab.info.tracks.empty()) labs.push_back(&lab);
+  validate_run(labs, options);
+  const auto reports = run_labs(labs, options, std::cout, std::cerr);
+
+  double total_seconds = 0;
+  std::cout << fmt::format("\n== tour summary: level {} labs, {} mode\n", o.level, o.full ? "full" : "quick");
   for (const auto& r : reports) {
     const char* label = r.status == LabStatus::passed ? "ok"
                         : r.status == LabStatus::failed ? "CHECK FAILED"
                         : r.status == LabStatus::skipped ? "skipped" : "ERROR";
-    std::cout << fmt::format("  {:<22} {}{}\n", r.id, label, r.detail.empty() ? "" : ": " + r.detail);
-    if (r.status == LabStatus::failed) exit_code = std::max(exit_code, int{kCheckFailed});
-    if (r.status == LabStatus::error) exit_code = kUsage;
+    std::cout << fmt::format("  {:<24} {:>6.1f} s  {}{}\n", r.id, r.seconds, label,
+                             r.detail.empty() ? "" : ": " + r.detail);
+    total_seconds += r.seconds;
   }
+  std::cout << fmt::format("  {:<24} {:>6.1f} s\n", "total", total_seconds);
+  const int exit_code = exit_code_for(reports);
   const auto dir = std::filesystem::absolute(o.out).lexically_normal().string();
   std::cout << fmt::format(
       "\nResults are in {}: one <lab>.json per lab (every number, with the machine that produced "

@@ -10,11 +10,13 @@
 //
 // Index
 //   LabInfo       id, title, module, level, tracks, question, guide page, source file
-//   LabContext    what run() receives: params, quick flag, measure config, the Result to fill
+//   LabContext    what run() receives: params, quick flag, measure config, the Result to fill,
+//                 the quick run's time budget (see core/sweep.hpp)
 //   LabDef        info + params + run
 //   registry()    every registered lab; find_lab(), nearest_lab_id()
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <iosfwd>
 #include <optional>
@@ -40,6 +42,9 @@ struct LabInfo {
   std::string guide_page;           // relative to guide/docs: "m1/access-patterns.md"
   std::string source;               // relative to the repository: "src/labs/m1/access_patterns.cpp"
   std::string requires_gpu;         // non-empty: why the lab needs a GPU (it is skipped without)
+  std::string code_version;         // set by the registration, not by the lab: a hash of the lab's
+                                    // source file (src/labs/CMakeLists.txt), so that a stored
+                                    // result is reused only by the code that produced it
 };
 
 struct LabContext {
@@ -49,6 +54,13 @@ struct LabContext {
   const MachineInfo& machine;
   Result& result;
   std::ostream& log;                // progress lines ("working set 4 KiB ...") go here
+  double time_budget_seconds = 0;   // quick runs aim to end within this (0: no limit, full runs);
+                                    // dp::Sweep stops a quick sweep early to keep it
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  double seconds_elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  }
 
   // Time `body`; shorthand for dp::measure with this run's configuration.
   Stats measure(const std::string& name, const std::function<void()>& body) const {
@@ -68,13 +80,18 @@ const LabDef* find_lab(const std::string& id);
 std::string nearest_lab_id(const std::string& id);  // for "did you mean ...?"
 
 struct LabRegistrar {
-  explicit LabRegistrar(LabDef def);
+  LabRegistrar(LabDef def, const char* code_version);
 };
 
+// The build defines DP_LAB_CODE_VERSION for each lab file (the first digits of its SHA-256).
+#ifndef DP_LAB_CODE_VERSION
+#define DP_LAB_CODE_VERSION ""
+#endif
 #define DP_LAB_CONCAT2(a, b) a##b
 #define DP_LAB_CONCAT(a, b) DP_LAB_CONCAT2(a, b)
-#define DP_REGISTER_LAB(...) \
-  static const ::dp::LabRegistrar DP_LAB_CONCAT(dp_lab_registrar_, __LINE__){::dp::LabDef __VA_ARGS__}
+#define DP_REGISTER_LAB(...)                                                                   \
+  static const ::dp::LabRegistrar DP_LAB_CONCAT(dp_lab_registrar_, __LINE__){::dp::LabDef __VA_ARGS__, \
+                                                                             DP_LAB_CODE_VERSION}
 
 // Levenshtein distance, for suggestions.
 std::size_t edit_distance(const std::string& a, const std::string& b);

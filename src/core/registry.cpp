@@ -14,7 +14,8 @@ std::vector<LabDef>& mutable_registry() {
 }
 }  // namespace
 
-LabRegistrar::LabRegistrar(LabDef def) {
+LabRegistrar::LabRegistrar(LabDef def, const char* code_version) {
+  def.info.code_version = code_version;
   auto& labs = mutable_registry();
   labs.push_back(std::move(def));
   std::sort(labs.begin(), labs.end(), [](const LabDef& a, const LabDef& b) {

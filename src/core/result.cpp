@@ -54,6 +54,8 @@ void to_json(json& j, const Result& r) {
   j = json{{"schema", r.schema}, {"lab", r.lab},       {"title", r.title},
            {"started_at", r.started_at}, {"machine", r.machine}, {"params", r.params},
            {"quick", r.quick}};
+  if (!r.code_version.empty()) j["code_version"] = r.code_version;
+  if (r.wall_seconds > 0) j["wall_seconds"] = r.wall_seconds;
   j["series"] = json::array();
   for (const auto& s : r.series) {
     json js{{"variant", s.variant}, {"x", s.x}, {"points", json::array()}};
@@ -89,6 +91,8 @@ void from_json(const json& j, Result& r) {
   r.machine = j.at("machine").get<MachineInfo>();
   r.params = j.value("params", json::object());
   r.quick = j.value("quick", false);
+  r.code_version = j.value("code_version", "");
+  r.wall_seconds = j.value("wall_seconds", 0.0);
   r.series.clear();
   for (const auto& js : j.at("series")) {
     Series s{js.at("variant").get<std::string>(), js.value("x", ""), js.value("time_per", ""), {}};

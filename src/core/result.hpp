@@ -69,6 +69,8 @@ struct Result {
   MachineInfo machine;
   nlohmann::json params = nlohmann::json::object();
   bool quick = false;
+  std::string code_version;        // the lab's source version (LabInfo::code_version)
+  double wall_seconds = 0;         // how long the lab ran, checks and measuring included
   std::vector<Series> series;
   std::vector<Check> checks;
   std::vector<Headline> headlines;

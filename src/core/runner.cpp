@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/error.hpp"
 #include "core/history.hpp"
@@ -148,17 +150,38 @@ void print_result_table(const Result& result, std::ostream& out) {
   for (const auto& note : result.notes) out << "note: " << note << '\n';
 }
 
-RunOutcome run_lab(const LabDef& lab, const RunOptions& options, std::ostream& out) {
-  const Params params = Params::resolve(lab.params, options.quick, options.assignments);
-  if (options.repetitions && (*options.repetitions < 1 || *options.repetitions > 1000))
-    throw Error(fmt::format("--repetitions {} is out of range; use 1 to 1000", *options.repetitions));
+void check_repetitions(std::optional<int> repetitions) {
+  if (repetitions && (*repetitions < 1 || *repetitions > 1000))
+    throw Error(fmt::format("--repetitions {} is out of range; use 1 to 1000", *repetitions));
+}
 
-  const std::string json_path = options.json_path.empty()
-      ? (fs::path(options.out_dir) / (lab.info.id + ".json")).string()
-      : options.json_path;
-  ensure_writable_dir(fs::path(json_path).parent_path(), "the result JSON " + json_path,
-                     options.json_path.empty());
+namespace {
+
+std::string json_path_for(const LabDef& lab, const RunOptions& options) {
+  return options.json_path.empty() ? (fs::path(options.out_dir) / (lab.info.id + ".json")).string()
+                                   : options.json_path;
+}
+
+}  // namespace
+
+void validate_run(const std::vector<const LabDef*>& labs, const RunOptions& options) {
+  check_repetitions(options.repetitions);
+  if (labs.size() > 1 && !options.json_path.empty())
+    throw Error("--json FILE takes a single lab; with several labs each JSON goes to --out DIR as <lab>.json");
+  for (const auto* lab : labs) {
+    Params::resolve(lab->params, options.quick, options.assignments);
+    const std::string json_path = json_path_for(*lab, options);
+    ensure_writable_dir(fs::path(json_path).parent_path(), "the result JSON " + json_path,
+                        options.json_path.empty());
+  }
   if (options.plot == PlotMode::svg) ensure_writable_dir(options.out_dir, "plots", true);
+}
+
+RunOutcome run_lab(const LabDef& lab, const RunOptions& options, std::ostream& out) {
+  validate_run({&lab}, options);
+  const Params params = Params::resolve(lab.params, options.quick, options.assignments);
+  const std::string json_path = json_path_for(lab, options);
+  const auto started = std::chrono::steady_clock::now();
 
   RunOutcome outcome;
   Result& result = outcome.result;
@@ -168,6 +191,7 @@ RunOutcome run_lab(const LabDef& lab, const RunOptions& options, std::ostream& o
   result.machine = MachineInfo::detect();
   result.params = params.to_json();
   result.quick = options.quick;
+  result.code_version = lab.info.code_version;
 
   MeasureConfig config = options.quick ? MeasureConfig::quick() : MeasureConfig::full();
   if (options.repetitions) config.repetitions = *options.repetitions;
@@ -176,7 +200,9 @@ RunOutcome run_lab(const LabDef& lab, const RunOptions& options, std::ostream& o
   out << fmt::format("== {} — {}\n   {}\n", lab.info.id, lab.info.title, lab.info.question);
   out.flush();
   LabContext ctx{params, options.quick, config, result.machine, result, std::cerr};
+  ctx.time_budget_seconds = options.quick ? kQuickRunBudgetSeconds : 0;
   lab.run(ctx);
+  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   outcome.checks_passed = result.all_checks_passed();
   if (result.checks.empty()) {
@@ -209,6 +235,39 @@ RunOutcome run_lab(const LabDef& lab, const RunOptions& options, std::ostream& o
     }
   }
   return outcome;
+}
+
+std::vector<LabReport> run_labs(const std::vector<const LabDef*>& labs, const RunOptions& options,
+                                std::ostream& out, std::ostream& err) {
+  std::vector<LabReport> reports;
+  for (std::size_t i = 0; i < labs.size(); ++i) {
+    const LabDef& lab = *labs[i];
+    if (labs.size() > 1) out << fmt::format("\n[lab {} of {}]\n", i + 1, labs.size());
+    out.flush();
+    LabReport report{lab.info.id};
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      const RunOutcome outcome = run_lab(lab, options, out);
+      for (const auto& w : outcome.warnings) err << "warning: " << w << '\n';
+      report.files = outcome.files;
+      report.status = outcome.checks_passed ? LabStatus::passed : LabStatus::failed;
+      if (!outcome.checks_passed) report.detail = "a check against the reference failed (see checks above)";
+      out << "\nwrote: " << fmt::format("{}", fmt::join(outcome.files, ", ")) << '\n';
+    } catch (const Unavailable& e) {
+      report.status = LabStatus::skipped;
+      report.detail = e.what();
+      err << fmt::format("skipped {}: {}\n", lab.info.id, e.what());
+    } catch (const Error& e) {
+      report.status = LabStatus::error;
+      report.detail = e.what();
+      err << fmt::format("error in {}: {}\n", lab.info.id, e.what());
+    }
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    out.flush();
+    err.flush();
+    reports.push_back(std::move(report));
+  }
+  return reports;
 }
 
 }  // namespace dp

@@ -32,9 +32,37 @@ struct RunOutcome {
   std::vector<std::string> warnings;     // e.g. gnuplot missing, history unavailable
 };
 
-// Throws dp::Error for bad parameters or an unwritable output path *before* measuring anything.
-// A failed check does not throw: it shows in checks_passed (and makes the CLI exit non-zero).
+// --repetitions: 1 to 1000, or unset. Throws dp::Error naming the valid range.
+void check_repetitions(std::optional<int> repetitions);
+
+// Everything about a run of `labs` that can be checked before measuring: each lab's parameters,
+// the repetitions, the JSON and plot locations. Throws dp::Error saying what is wrong.
+void validate_run(const std::vector<const LabDef*>& labs, const RunOptions& options);
+
+// One lab, end to end. Validates first (validate_run), so bad parameters or an unwritable output
+// path throw dp::Error *before* measuring anything. A failed check does not throw: it shows in
+// checks_passed (and makes the CLI exit non-zero). Quick runs get kQuickRunBudgetSeconds.
 RunOutcome run_lab(const LabDef& lab, const RunOptions& options, std::ostream& out);
+
+// What a quick run aims to stay within: dp::Sweep ends a quick sweep early to keep it, so that
+// every lab's quick run takes well under ten seconds on any machine.
+inline constexpr double kQuickRunBudgetSeconds = 6.0;
+
+enum class LabStatus { passed, failed, skipped, error };
+
+struct LabReport {
+  std::string id;
+  LabStatus status = LabStatus::error;
+  std::string detail;                    // why it failed, erred or was skipped
+  std::vector<std::string> files;
+  double seconds = 0;                    // wall time, from start to history
+};
+
+// Runs labs one after another, each through run_lab(). A lab that fails a check, throws, or cannot
+// run on this machine (dp::Unavailable) is reported, and the others still run. Tables go to `out`;
+// warnings and "skipped"/"error" lines to `err`. A run of several labs says which one is running.
+std::vector<LabReport> run_labs(const std::vector<const LabDef*>& labs, const RunOptions& options,
+                                std::ostream& out, std::ostream& err);
 
 // The terminal table of a result (one row per point, one column group per series).
 void print_result_table(const Result& result, std::ostream& out);

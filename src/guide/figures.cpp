@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -87,17 +88,39 @@ std::string caption_note(const Result& result) {
 FigureProvider::FigureProvider(FigureSources sources, std::ostream& log)
     : sources_(std::move(sources)), log_(log) {}
 
+std::vector<std::string> FigureProvider::assignments_for(const LabDef& lab, const std::vector<std::string>& all) {
+  std::vector<std::string> mine;
+  for (const auto& a : all)
+    if (find_param(lab.params, parse_assignment(a).first)) mine.push_back(a);
+  return mine;
+}
+
+bool FigureProvider::is_current(const Result& stored) const {
+  const LabDef* def = find_lab(stored.lab);
+  if (def == nullptr) return true;  // provide() reports the unregistered lab
+  // Results made by another version of the lab's code are stale: the lab may measure differently.
+  if (stored.code_version != def->info.code_version) return false;
+  const auto mine = assignments_for(*def, sources_.assignments);
+  if (mine.empty()) return true;
+  const nlohmann::json wanted = Params::resolve(def->params, stored.quick, mine).to_json();
+  for (const auto& a : mine) {
+    const std::string name = find_param(def->params, parse_assignment(a).first)->name;
+    if (!stored.params.contains(name) || stored.params[name] != wanted[name]) return false;
+  }
+  return true;
+}
+
 std::optional<FigureProvider::LabResult> FigureProvider::newest_stored(const std::string& lab) {
-  // The newest passing result: the results folder or the history, whichever is newer.
+  // The newest passing, current result: the results folder or the history, whichever is newer.
   std::optional<LabResult> best;
   const fs::path json = fs::path(sources_.results_dir) / (lab + ".json");
-  if (auto r = read_result_file(json, warnings_); r && r->all_checks_passed())
+  if (auto r = read_result_file(json, warnings_); r && r->all_checks_passed() && is_current(*r))
     best = LabResult{*r, sources_.results_dir};
   if (sources_.use_history) {
     try {
       History history(History::default_path());
-      if (auto r = history.latest_result(lab);
-          r && r->all_checks_passed() && (!best || r->started_at > best->result.started_at))
+      if (auto r = history.latest_result(lab); r && r->all_checks_passed() && is_current(*r) &&
+                                               (!best || r->started_at > best->result.started_at))
         best = LabResult{*r, ""};
     } catch (const Error& e) {
       warnings_.push_back(std::string("history not used: ") + e.what());
@@ -131,11 +154,15 @@ FigureProvider::LabResult& FigureProvider::result_for(const std::string& lab,
   if (auto stored = newest_stored(lab); stored && has_plot(stored->result, plot))
     return cache_[lab] = std::move(*stored);
 
-  log_ << fmt::format("  running {} in quick mode for its figures (results go to {}/)\n", lab,
+  ++runs_started_;
+  const std::string count = runs_started_ <= planned_runs_
+      ? fmt::format("[{}/{}] ", runs_started_, planned_runs_) : std::string();
+  log_ << fmt::format("  {}running {} in quick mode for its figures (results go to {}/)\n", count, lab,
                       sources_.results_dir);
   log_.flush();
   RunOptions options;
   options.quick = true;
+  options.assignments = assignments_for(*def, sources_.assignments);
   options.repetitions = sources_.repetitions;
   options.out_dir = sources_.results_dir;
   options.plot = PlotMode::svg;
@@ -148,6 +175,25 @@ FigureProvider::LabResult& FigureProvider::result_for(const std::string& lab,
                             "`dontpanic run {} --quick` to see which",
                             lab, lab));
   return cache_[lab] = LabResult{std::move(outcome.result), sources_.results_dir};
+}
+
+void FigureProvider::plan(const std::vector<FigureRef>& refs) {
+  if (sources_.placeholders || !sources_.run_missing) return;
+  std::vector<std::string> to_run;
+  for (const auto& ref : refs) {
+    if (std::find(to_run.begin(), to_run.end(), ref.lab) != to_run.end() || !find_lab(ref.lab)) continue;
+    const auto stored = newest_stored(ref.lab);
+    if (!stored || !has_plot(stored->result, ref.plot)) to_run.push_back(ref.lab);
+  }
+  planned_runs_ = to_run.size();
+  if (to_run.empty()) {
+    log_ << "  every figure has a current result: no lab needs to run\n";
+  } else {
+    log_ << fmt::format("  {} labs have no current result (none yet, or made by older code or other "
+                        "--param values) and run now in quick mode, each well under 10 s: {}\n",
+                        to_run.size(), fmt::join(to_run, ", "));
+  }
+  log_.flush();
 }
 
 const Result& FigureProvider::provide(const FigureRef& ref, const std::string& page_path,

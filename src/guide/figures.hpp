@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/lab.hpp"
 #include "core/result.hpp"
 #include "guide/page.hpp"
 
@@ -29,6 +30,9 @@ struct FigureSources {
                                         // database (dp::History::default_path())
   bool run_missing = true;              // run a lab in quick mode when it has no result yet
   std::optional<int> repetitions;       // for those quick runs (default: the quick default)
+  std::vector<std::string> assignments; // --param name=value: passed to every lab that declares
+                                        // the parameter; a stored result is reused only if it
+                                        // ran with those values
   bool placeholders = false;            // tests: an empty frame instead of each figure, so that a
                                         // build checks pages and links without running any lab
 };
@@ -43,7 +47,15 @@ class FigureProvider {
   const Result& provide(const FigureRef& ref, const std::string& page_path,
                         const std::string& dest_dir);
 
+  // Says, before any lab runs, which of these figures' labs have no current result and so must
+  // run in quick mode (a stored result counts if its lab's code version and --param values match).
+  // provide() then numbers those runs: "[2/5] running cache-latency ...".
+  void plan(const std::vector<FigureRef>& refs);
+
   const std::vector<std::string>& warnings() const { return warnings_; }
+
+  // The assignments of `sources.assignments` that `lab` declares (the others are for other labs).
+  static std::vector<std::string> assignments_for(const LabDef& lab, const std::vector<std::string>& all);
 
  private:
   struct LabResult {
@@ -56,7 +68,10 @@ class FigureProvider {
 
   FigureSources sources_;
   std::ostream& log_;
+  bool is_current(const Result& stored) const;  // same code version and --param values
   std::map<std::string, LabResult> cache_;
+  std::size_t planned_runs_ = 0;               // labs plan() found without a current result
+  std::size_t runs_started_ = 0;
   Result placeholder_;
   std::vector<std::string> warnings_;
 };

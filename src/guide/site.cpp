@@ -198,6 +198,13 @@ StagedSite stage_site(const Site& site, const GuideOptions& options, std::ostrea
   FigureProvider figures(options.figures, log);
   const fs::path figures_out = docs_out / "figures";
   std::set<std::string> staged_figures;
+  {
+    std::vector<FigureRef> wanted;  // every figure this build shows: say up front what must run
+    for (const auto& [path, page] : index.pages)
+      if (sel.includes(page.meta))
+        for (const auto& fig : find_figures(page)) wanted.push_back(fig);
+    figures.plan(wanted);
+  }
 
   for (const auto& [path, page] : index.pages) {
     if (!sel.includes(page.meta)) continue;

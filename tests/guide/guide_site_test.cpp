@@ -142,63 +142,8 @@ TEST(GuideBuild, EachTrackBuildHasItsTracksPages) {
   }
 }
 
-// ------------------------------------------------------------------ figures, per lab -------
-
-// Each lab that a page shows a figure of, with the plot names the pages ask for.
-std::map<std::string, std::set<std::string>> figure_plots() {
-  std::map<std::string, std::set<std::string>> plots;
-  try {
-    for (const auto& [path, page] : real_site().index.pages)
-      for (const auto& f : find_figures(page)) plots[f.lab].insert(f.plot);
-  } catch (const std::exception&) {
-    // A malformed page: GuideSite.EveryPageParsesAndAgreesWithTheRegistry names it.
-  }
-  return plots;
-}
-
-std::vector<std::string> labs_with_figures() {
-  std::vector<std::string> labs;
-  for (const auto& [lab, plots] : figure_plots()) labs.push_back(lab);
-  return labs;
-}
-
-class GuideLabFigures : public ::testing::TestWithParam<std::string> {};
-
-// A quick run of the lab (one repetition) draws every plot that the guide's pages show of it.
-TEST_P(GuideLabFigures, LabDrawsThePlotsItsPagesShow) {
-  const LabDef* lab = find_lab(GetParam());
-  ASSERT_NE(lab, nullptr) << GetParam() << " is shown on a page but not registered";
-  test::ScratchDir dir;
-  RunOptions options;
-  options.quick = true;
-  options.repetitions = 1;
-  options.out_dir = dir.path().string();
-  options.record_history = false;
-  std::ostringstream out;
-  try {
-    const RunOutcome outcome = run_lab(*lab, options, out);
-    ASSERT_TRUE(outcome.checks_passed) << out.str();
-    const auto shown = figure_plots();  // a local: iterating figure_plots().at(...) would dangle
-    for (const auto& plot : shown.at(GetParam())) {
-      const bool drawn = std::any_of(outcome.result.plots.begin(), outcome.result.plots.end(),
-                                     [&](const PlotSpec& p) { return p.name == plot; });
-      EXPECT_TRUE(drawn) << "a page shows " << GetParam() << "-" << plot << ".svg, but the lab draws no plot '" << plot << "'";
-      EXPECT_TRUE(fs::exists(dir.path() / (GetParam() + "-" + plot + ".svg"))) << plot;
-    }
-  } catch (const Unavailable& e) {
-    GTEST_SKIP() << "unavailable here: " << e.what();
-  }
-}
-
-std::string lab_test_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  for (char& c : name)
-    if (c == '-') c = '_';
-  return name;
-}
-
-INSTANTIATE_TEST_SUITE_P(Guide, GuideLabFigures, ::testing::ValuesIn(labs_with_figures()), lab_test_name);
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(GuideLabFigures);
+// Each lab's plots that pages show are checked by the lab's one quick run per build:
+// tests/labs/labs_quick_test.cpp (LabQuickRun) draws its SVGs and checks them against the pages.
 
 }  // namespace
 }  // namespace dp::guide

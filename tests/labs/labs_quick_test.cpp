@@ -1,15 +1,36 @@
-// Every registered lab, run in quick mode: all its checks against the reference must pass.
+// Every registered lab, run once in quick mode (one repetition: the checks are what matter here):
+// all its checks against the reference must pass, and it must draw every plot the guide shows.
+// This is the build's only quick run of each lab; other tests use small parameters or fakes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/runner.hpp"
+#include "guide/site.hpp"
 #include "support.hpp"
 
 namespace dp {
 namespace {
+
+// The plots of `lab` that the guide's pages show (figure files named <lab>-<plot>.svg).
+std::set<std::string> plots_the_guide_shows(const std::string& lab) {
+  static const auto shown = [] {
+    std::map<std::string, std::set<std::string>> plots;
+    const auto site = guide::load_site(guide::default_guide_dir(), guide::parse_selection(5, {"all"}),
+                                       guide::registered_labs());
+    for (const auto& [path, page] : site.index.pages)
+      for (const auto& f : guide::find_figures(page)) plots[f.lab].insert(f.plot);
+    return plots;
+  }();
+  const auto it = shown.find(lab);
+  return it == shown.end() ? std::set<std::string>{} : it->second;
+}
 
 std::vector<std::string> lab_ids() {
   std::vector<std::string> ids;
@@ -25,8 +46,10 @@ TEST_P(LabQuickRun, AllChecksPass) {
   test::ScratchDir dir;
   RunOptions options;
   options.quick = true;
+  options.repetitions = 1;
   options.out_dir = dir.path().string();
-  options.plot = PlotMode::none;
+  options.plot = PlotMode::svg;
+  options.record_history = false;
   std::ostringstream out;
   try {
     const auto outcome = run_lab(*lab, options, out);
@@ -34,6 +57,14 @@ TEST_P(LabQuickRun, AllChecksPass) {
     EXPECT_FALSE(outcome.result.checks.empty());
     EXPECT_FALSE(outcome.result.series.empty()) << "a lab must measure something";
     EXPECT_TRUE(validate_result_json(nlohmann::json(outcome.result)).empty());
+    EXPECT_EQ(outcome.result.code_version, lab->info.code_version);
+    EXPECT_EQ(lab->info.code_version.size(), 12u) << "the build gives every lab its source's hash";
+    for (const auto& plot : plots_the_guide_shows(GetParam())) {
+      const bool drawn = std::any_of(outcome.result.plots.begin(), outcome.result.plots.end(),
+                                     [&](const PlotSpec& p) { return p.name == plot; });
+      EXPECT_TRUE(drawn) << "a page shows " << GetParam() << "-" << plot << ".svg, but the lab draws no plot '" << plot << "'";
+      EXPECT_TRUE(std::filesystem::exists(dir.path() / (GetParam() + "-" + plot + ".svg"))) << plot;
+    }
   } catch (const Unavailable& e) {
     GTEST_SKIP() << "unavailable here: " << e.what();
   }

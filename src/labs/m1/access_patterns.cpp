@@ -11,7 +11,8 @@
 //
 //   dontpanic run access-patterns            full sizes (a minute or two)
 //   dontpanic run access-patterns --quick    a few sizes (seconds)
-//   --param max-kib=65536                    largest working set (default: 4x the last-level cache)
+//   --param max-kib=65536                    largest working set (default: 4x the last-level cache,
+//                                            at most 256 MiB in quick mode, RAM/4 in full mode)
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -24,6 +25,7 @@
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 namespace {
 
@@ -67,17 +69,6 @@ struct Variant {
   std::size_t stride;  // 1 = sequential, 0 = random
 };
 
-std::vector<std::size_t> working_sets(std::size_t max_bytes, bool quick) {
-  // Quick mode: every 4x. Full mode: every doubling and the point halfway (x1.5) in between.
-  std::vector<std::size_t> sizes;
-  for (std::size_t bytes = 4096; bytes <= max_bytes; bytes *= quick ? 4 : 2) {
-    sizes.push_back(bytes);
-    if (!quick && bytes * 3 / 2 <= max_bytes) sizes.push_back(bytes * 3 / 2);
-  }
-  if (sizes.back() != max_bytes) sizes.push_back(max_bytes);
-  return sizes;
-}
-
 std::uint64_t run_variant(const Variant& v, std::span<const Element> a,
                           std::span<const std::uint32_t> order) {
   if (v.stride == 0) return sum_random(a, order);
@@ -97,10 +88,14 @@ const dp::Point* nearest_point(const dp::Series* s, double bytes) {
 void run(dp::LabContext& ctx) {
   const auto& machine = ctx.machine;
   const std::size_t line_elements = static_cast<std::size_t>(machine.cache_line_bytes()) / sizeof(Element);
-  const std::uint64_t llc = machine.last_level_cache_bytes() ? machine.last_level_cache_bytes() : (8u << 20);
+  // Up to 4x the last-level cache (only DRAM holds that), capped so quick runs stay quick.
   const long long max_kib_param = ctx.params.integer("max-kib");
-  const std::size_t max_bytes = max_kib_param > 0 ? static_cast<std::size_t>(max_kib_param) * 1024
-                                                  : static_cast<std::size_t>(4 * llc);
+  const dp::SizeLimit limit =
+      max_kib_param > 0 ? dp::SizeLimit{static_cast<std::uint64_t>(max_kib_param) * 1024, {}}
+                        : dp::limit_working_set(4 * dp::llc_bytes_or(machine, 8u << 20), machine, ctx.quick,
+                                                "the largest working set (4x the last-level cache)");
+  if (!limit.note.empty()) ctx.result.notes.push_back(limit.note);
+  const std::size_t max_bytes = limit.bytes;
   if (max_bytes < 4096)
     throw dp::Error(fmt::format("max-kib={} is below the smallest working set; use 0 (auto) or at least 4", max_kib_param));
   if (max_bytes / sizeof(Element) > UINT32_MAX)
@@ -114,25 +109,27 @@ void run(dp::LabContext& ctx) {
     variants.push_back({fmt::format("stride-{}", line_elements), line_elements});
   variants.push_back({"random", 0});
 
-  // One buffer of the largest size, filled with fresh random values; smaller working sets use
-  // its beginning. Values below 2^20 keep every sum far from overflow.
-  const std::size_t max_n = max_bytes / sizeof(Element);
-  std::vector<Element> data(max_n);
+  // One buffer of the largest size, filled with fresh random values as the sweep reaches them
+  // (a quick run that stops early never touches the rest); smaller working sets use its
+  // beginning. The capacity is reserved once, so the data never moves. Values below 2^20 keep
+  // every sum far from overflow.
+  std::vector<Element> data;
+  data.reserve(max_bytes / sizeof(Element));
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_int_distribution<Element> value(0, (1u << 20) - 1);
-  for (auto& v : data) v = value(rng);
 
   std::vector<std::size_t> mismatches(variants.size(), 0);
   std::vector<std::string> first_mismatch(variants.size());
-  const auto sizes = working_sets(max_bytes, ctx.quick);
+  // Quick mode: every 4x. Full mode: every doubling and the point halfway (x1.5) in between.
+  dp::Sweep sweep(ctx, "working set", dp::geometric_sizes(4096, max_bytes, ctx.quick ? 4 : 2, !ctx.quick));
   std::vector<std::uint32_t> order;
-  for (std::size_t bytes : sizes) {
+  for (std::size_t bytes : sweep) {
     const std::size_t n = bytes / sizeof(Element);
+    while (data.size() < n) data.push_back(value(rng));
     const std::span<const Element> a(data.data(), n);
     order.resize(n);
     std::iota(order.begin(), order.end(), 0u);
     std::shuffle(order.begin(), order.end(), rng);
-    ctx.log << fmt::format("  working set {}\n", dp::format_bytes(bytes));
 
     // Check first: every variant's sum must equal the reference, exactly.
     const std::uint64_t want = reference_sum(a);
@@ -155,8 +152,8 @@ void run(dp::LabContext& ctx) {
     ctx.result.add_check(
         "sum agrees: " + variants[v].name, mismatches[v] == 0,
         mismatches[v] == 0
-            ? fmt::format("equal to the reference sum at all {} working sets", sizes.size())
-            : fmt::format("{} of {} working sets differ; first {}", mismatches[v], sizes.size(), first_mismatch[v]));
+            ? fmt::format("equal to the reference sum at all {} working sets", sweep.steps_done())
+            : fmt::format("{} of {} working sets differ; first {}", mismatches[v], sweep.steps_done(), first_mismatch[v]));
 
   // Plots: ns per element and GB/s against working set, with the cache sizes marked.
   std::vector<dp::Marker> markers;
@@ -173,7 +170,11 @@ void run(dp::LabContext& ctx) {
   std::vector<Where> places;
   for (int level = 1; level <= 3; ++level)
     if (auto bytes = machine.cache_bytes(level)) places.push_back({fmt::format("L{}", level), bytes / 2.0});
-  places.push_back({"DRAM", static_cast<double>(max_bytes)});
+  // The largest set measured is DRAM only if it is well past the last-level cache (a quick run on
+  // a machine with a huge cache may have stopped inside it).
+  const double largest = static_cast<double>(sweep.last_done());
+  const double llc = static_cast<double>(machine.last_level_cache_bytes());
+  places.push_back({llc > 0 && largest >= 2 * llc ? "DRAM" : "largest set", largest});
   for (const char* variant : {"sequential", "random"}) {
     for (const auto& place : places) {
       const dp::Point* p = nearest_point(ctx.result.find_series(variant), place.bytes);

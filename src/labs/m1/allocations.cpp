@@ -45,6 +45,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 namespace {
 
@@ -434,12 +435,9 @@ void run(dp::LabContext& ctx) {
   if (!ctx.result.all_checks_passed()) return;
 
   // 2. Time: n = 1 Ki, 4 Ki, ... up to max-n (and max-n itself).
-  std::vector<std::size_t> sizes;
-  for (std::size_t n = 1024; n < n_max; n *= 4) sizes.push_back(n);
-  sizes.push_back(n_max);
+  const auto sizes = dp::geometric_sizes(1024, n_max, 4);
   std::vector<std::pair<std::string, Timings>> at_max;
-  for (std::size_t n : sizes) {
-    ctx.log << fmt::format("n = {} blocks / nodes\n", n);
+  for (std::size_t n : dp::Sweep(ctx, "blocks / nodes:", sizes, {.stops_early = false})) {
     const Inputs in = make_inputs(n, rng);
     for_each_variant(in, [&](const std::string& variant, auto& a, bool general) {
       const Timings t = time_allocator(ctx, variant, a, aged && general, in, rng);

@@ -34,6 +34,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 namespace {
 
@@ -327,9 +328,7 @@ void run(dp::LabContext& ctx) {
   const std::size_t line = static_cast<std::size_t>(ctx.machine.cache_line_bytes());
 
   // Particle counts 512, 2K, 8K, ... (x4) up to n: 32 KiB of AoS (about L1) to 128 MiB (DRAM).
-  std::vector<std::size_t> sizes;
-  for (std::size_t n = 512; n < n_max; n *= 4) sizes.push_back(n);
-  sizes.push_back(n_max);
+  const auto sizes = dp::geometric_sizes(512, n_max, 4);
 
   // 1. Check every layout, at a count that leaves the last AoSoA block partly empty.
   std::mt19937 rng(kSeed);
@@ -339,10 +338,11 @@ void run(dp::LabContext& ctx) {
   // 2. Time, one layout at a time (only the AoS source and one copy are alive at once).
   const std::vector<std::string> layouts = {"AoS", "SoA", "AoSoA-8", "AoSoA-16"};
   std::map<std::string, double> ns_at_max;
-  for (std::size_t n : sizes) {
+  const dp::SweepOptions sweep_options{
+      .label = [](std::uint64_t n) { return fmt::format("{} ({} as AoS)", n, dp::format_bytes(n * sizeof(Particle))); },
+      .stops_early = false};
+  for (std::size_t n : dp::Sweep(ctx, "particles:", sizes, sweep_options)) {
     std::vector<Particle> source = random_particles(n, rng);
-    ctx.log << fmt::format("{} particles ({} as AoS)\n", n,
-                           dp::format_bytes(n * sizeof(Particle)));
     const auto time_pair = [&](const std::string& layout, auto&& update, auto&& count) {
       std::size_t sink = 0;
       const dp::Stats su = ctx.measure(fmt::format("update {}/n={}", layout, n), [&] {

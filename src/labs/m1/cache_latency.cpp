@@ -32,6 +32,7 @@
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 namespace {
 
@@ -252,8 +253,8 @@ std::string approx_bytes(double bytes) {
 // ---------------------------------------------------------------- the run ---------------------
 
 // Working sets from 4 KiB to max_bytes, `per_doubling` points per doubling, whole cache lines.
-std::vector<std::size_t> working_sets(std::size_t max_bytes, int per_doubling, std::size_t line) {
-  std::vector<std::size_t> sizes;
+std::vector<std::uint64_t> working_sets(std::size_t max_bytes, int per_doubling, std::size_t line) {
+  std::vector<std::uint64_t> sizes;
   for (int k = 0;; ++k) {
     const auto bytes = static_cast<std::size_t>(4096.0 * std::exp2(static_cast<double>(k) / per_doubling)) / line * line;
     if (bytes > max_bytes) break;
@@ -272,8 +273,13 @@ void run(dp::LabContext& ctx) {
   const auto line = static_cast<std::size_t>(machine.cache_line_bytes());
   const std::uint64_t llc = machine.last_level_cache_bytes();
   const long long max_kib = ctx.params.integer("max-kib");
-  const std::size_t max_bytes = max_kib > 0 ? static_cast<std::size_t>(max_kib) * 1024
-                                            : static_cast<std::size_t>(llc ? 4 * llc : 256u << 20);
+  // 4x the last-level cache shows the DRAM plateau; capped so quick runs stay quick.
+  const dp::SizeLimit limit =
+      max_kib > 0 ? dp::SizeLimit{static_cast<std::uint64_t>(max_kib) * 1024, {}}
+                  : dp::limit_working_set(llc ? 4 * llc : std::uint64_t{256} << 20, machine, ctx.quick,
+                                          "the largest working set (4x the last-level cache)");
+  if (!limit.note.empty()) ctx.result.notes.push_back(limit.note);
+  const std::size_t max_bytes = limit.bytes;
   if (max_bytes < 64 * 1024)
     throw dp::Error(fmt::format("max-kib={} is too small to see a cache step; use 0 (4x the "
                                 "last-level cache) or at least 64", max_kib));
@@ -296,11 +302,18 @@ void run(dp::LabContext& ctx) {
   const auto sizes = working_sets(max_bytes, per_doubling, line);
   std::mt19937_64 rng(std::random_device{}());
   std::size_t checked = 0;
+  std::size_t largest_checked = 0;
 
   for (const PageKind& kind : kinds) {
     PageBuffer buffer(max_bytes, kind.huge);
     std::vector<double> xs, ns;
-    for (std::size_t bytes : sizes) {
+    // A step times a fixed number of loads, then builds the next chase (a cost that grows with the
+    // set: about as much as timing once the set is a few hundred MiB). Each page kind gets an equal
+    // share of what is left of a quick run's time budget.
+    const dp::SweepOptions sweep_options{
+        .weight = [](std::uint64_t bytes) { return static_cast<double>(bytes + (std::uint64_t{256} << 20)); },
+        .budget_share = 1.0 / static_cast<double>(&kinds.back() - &kind + 1)};
+    for (std::size_t bytes : dp::Sweep(ctx, kind.series + " working set", sizes, sweep_options)) {
       const auto slots = static_cast<std::uint32_t>(bytes / line);
       const auto next = single_cycle(slots, rng);
       link_slots(buffer.data(), line, next);
@@ -313,6 +326,7 @@ void run(dp::LabContext& ctx) {
         return;
       }
       ++checked;
+      largest_checked = std::max(largest_checked, bytes);
 
       // Then time. The chase carries on from where the last iteration stopped.
       const void* slot = buffer.data();
@@ -325,8 +339,6 @@ void run(dp::LabContext& ctx) {
                            1e3 / per_load.median_ns, "Mloads/s", "load");
       xs.push_back(static_cast<double>(bytes));
       ns.push_back(per_load.median_ns);
-      ctx.log << fmt::format("  {:>10}  {:>10}  {:7.2f} ns per load\n", kind.series,
-                             dp::format_bytes(bytes), per_load.median_ns);
     }
     if (kind.huge) {
       const std::uint64_t huge = buffer.huge_bytes();
@@ -359,7 +371,7 @@ void run(dp::LabContext& ctx) {
   }
   ctx.result.add_check("chase visits every slot once per cycle", true,
                        fmt::format("all {} buffers are one cycle through all their slots ({} to {} slots)",
-                                   checked, sizes.front() / line, sizes.back() / line));
+                                   checked, sizes.front() / line, largest_checked / line));
 
   std::string os_caches;
   std::vector<dp::Marker> markers;

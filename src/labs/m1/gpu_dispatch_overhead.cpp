@@ -24,6 +24,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
 
 namespace {
@@ -98,8 +99,7 @@ void run(dp::LabContext& ctx) {
 
   std::vector<std::uint32_t> ns;
   for (std::uint32_t n = 1; n <= max_n; n *= 10) ns.push_back(n);
-  for (std::uint32_t n : ns) {
-    ctx.log << fmt::format("  N = {}\n", n);
+  for (std::uint32_t n : dp::Sweep(ctx, "dispatches:", ns, {.stops_early = false})) {
     Sequence chained(device, 2), independent(device, 2), rerecorded(device, 2);
     record_batch(chained, bump, counts, n, true);
     record_batch(independent, bump, counts, n, false);

@@ -30,6 +30,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
 #include "graph/gpu_runner.hpp"
 #include "graph/mlp.hpp"
@@ -137,9 +138,7 @@ void run(dp::LabContext& ctx) {
   add_validation_check(*device, ctx);
   if (!ctx.result.all_checks_passed()) return;
 
-  std::vector<std::size_t> widths;
-  for (std::size_t w = 4; w < max_width; w *= 2) widths.push_back(w);
-  widths.push_back(max_width);
+  const auto widths = dp::geometric_sizes(4, max_width, 2);
   std::map<std::string, bool> stopped;
   std::map<std::string, std::map<std::size_t, double>> ns;  // series -> width -> median
 
@@ -161,9 +160,8 @@ void run(dp::LabContext& ctx) {
     ns[series][width] = s.median_ns;
   };
 
-  for (std::size_t width : widths) {
+  for (std::size_t width : dp::Sweep(ctx, "width", widths, {.stops_early = false})) {
     const MlpSpec spec{.width = width, .depth = depth, .batch = width, .seed = 1};
-    ctx.log << fmt::format("width {}\n", width);
     const Graph g = dp::graph::build_mlp(spec);
     const Tensor2D<float> x = dp::graph::mlp_input(spec);
     for (Mode mode : kModes) {

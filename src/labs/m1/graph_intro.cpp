@@ -24,6 +24,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 #include "graph/graph.hpp"
 #include "graph/mlp.hpp"
 #include "graph/plan.hpp"
@@ -110,15 +111,16 @@ void run(dp::LabContext& ctx) {
   if (!ctx.result.all_checks_passed()) return;
 
   // 3. Time one forward pass per mode and width.
-  std::vector<std::size_t> widths;
-  for (std::size_t w = 8; w < max_width; w *= 2) widths.push_back(w);
-  widths.push_back(max_width);
+  const auto widths = dp::geometric_sizes(8, max_width, 2);
   std::vector<double> speedup;  // cpu-immediate time / cpu-fused time, per width
-  for (std::size_t width : widths) {
+  const dp::SweepOptions sweep_options{
+      .label = [depth](std::uint64_t w) { return fmt::format("{} ({:.3g} MFLOP per forward pass)", w, 2e-6 * double(w * w * w * depth)); },
+      .weight = [](std::uint64_t w) { return double(w * w * w); },
+      .stops_early = false};
+  for (std::size_t width : dp::Sweep(ctx, "width", widths, sweep_options)) {
     const Graph g = perceptron(width, depth, kSeed);
     const Tensor2D<float> x = Tensor2D<float>::random(width, width, kSeed * 7919u + 17u);
     const double flops = 2.0 * double(width) * double(width) * double(width) * double(depth);
-    ctx.log << fmt::format("width {} ({:.3g} MFLOP per forward pass)\n", width, flops * 1e-6);
     double times[2] = {0, 0};
     for (std::size_t m = 0; m < kModes.size(); ++m) {
       auto runner = dp::graph::make_cpu_runner(g, kModes[m]);

@@ -35,6 +35,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 #include "core/process.hpp"
 #include "graph/mlp.hpp"
 #include "graph/runner.hpp"
@@ -165,12 +166,7 @@ std::optional<TorchResults> run_torch(dp::LabContext& ctx, const std::vector<Mlp
 // run(): check, then time, then report
 // ---------------------------------------------------------------------------------------------
 
-std::vector<std::size_t> doubling(std::size_t from, std::size_t to) {
-  std::vector<std::size_t> v;
-  for (std::size_t x = from; x < to; x *= 2) v.push_back(x);
-  v.push_back(to);
-  return v;
-}
+std::vector<std::uint64_t> doubling(std::uint64_t from, std::uint64_t to) { return dp::geometric_sizes(from, to, 2); }
 
 void run(dp::LabContext& ctx) {
   const auto depth = static_cast<std::size_t>(ctx.params.integer("depth"));
@@ -268,9 +264,15 @@ void run(dp::LabContext& ctx) {
   };
 
   std::map<std::size_t, double> fused_ns, torch_ns;  // width sweep: for the ratios
-  for (std::size_t w : doubling(4, cpu_max_width)) {
+  const dp::SweepOptions width_options{
+      .label = [depth](std::uint64_t w) {
+        return fmt::format("{} (depth {}, {:.3g} MFLOP per pass)", w, depth,
+                           dp::graph::mlp_flops({.width = w, .depth = depth, .batch = w}) * 1e-6);
+      },
+      .weight = [](std::uint64_t w) { return double(w * w * w) + 1e6; },  // FLOPs, plus a fixed cost per pass
+      .stops_early = false};
+  for (std::size_t w : dp::Sweep(ctx, "width", doubling(4, cpu_max_width), width_options)) {
     const MlpSpec spec{.width = w, .depth = depth, .batch = w, .seed = kSeed};
-    ctx.log << fmt::format("width {} depth {}: {:.3g} MFLOP per pass\n", w, depth, dp::graph::mlp_flops(spec) * 1e-6);
     for (Mode mode : modes) {
       if (dp::graph::is_gpu_mode(mode) && w > max_width) continue;
       time_point(mode, spec, dp::graph::mode_name(mode), "width", double(w));
@@ -288,9 +290,9 @@ void run(dp::LabContext& ctx) {
         if (std::string(torch_mode) == "eager") torch_ns[w] = p.median_ns;
       }
   }
-  for (std::size_t d : doubling(1, max_depth)) {
+  for (std::size_t d : dp::Sweep(ctx, fmt::format("depth (width {})", depth_width), doubling(1, max_depth),
+                                 {.stops_early = false})) {
     const MlpSpec spec{.width = depth_width, .depth = d, .batch = depth_width, .seed = kSeed};
-    ctx.log << fmt::format("depth {} width {}\n", d, depth_width);
     for (Mode mode : modes) time_point(mode, spec, std::string(dp::graph::mode_name(mode)) + "/depth", "depth", double(d));
     if (torch)
       for (const auto& [torch_mode, series] :

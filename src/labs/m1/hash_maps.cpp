@@ -41,6 +41,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 namespace {
 
@@ -414,15 +415,14 @@ void run(dp::LabContext& ctx) {
   const std::size_t min_lookups = ctx.quick ? 1 << 12 : 1 << 16;
   const std::size_t max_lookups = ctx.quick ? 1 << 14 : 1 << 20;
   const std::size_t batch_keys = ctx.quick ? 1 << 14 : 1 << 16;
-  std::vector<std::size_t> sizes;
-  for (std::size_t n = 1000; n < max_keys; n *= 10) sizes.push_back(n);
-  sizes.push_back(max_keys);
-  std::vector<std::pair<std::string, Figures>> at_max;
+  std::vector<std::pair<std::string, Figures>> at_max;  // at largest_n, the largest n measured
+  std::size_t largest_n = 0;
   std::vector<std::string> bytes_notes;
-  for (std::size_t n : sizes) {
+  for (std::size_t n : dp::Sweep(ctx, "keys:", dp::geometric_sizes(std::min<std::size_t>(1000, max_keys), max_keys, 10))) {
     const std::size_t lookups = std::clamp(n, min_lookups, max_lookups);
     const Keys k = make_keys(n, lookups, rng);
-    ctx.log << fmt::format("n = {} keys, {} lookups\n", n, lookups);
+    at_max.clear();
+    largest_n = n;
     // Builds of 1e6+ keys take a second or more each: fewer repetitions, and no warm-up run
     // (every iteration builds a map from nothing anyway), keep the full run in minutes.
     dp::MeasureConfig config = ctx.measure_config;
@@ -435,7 +435,7 @@ void run(dp::LabContext& ctx) {
       const Figures f = time_map<MapOf>(ctx, variant, k, max_load, batch_keys, config);
       bytes_line += fmt::format("{}{} {:.1f} / {:.1f}", bytes_line.empty() ? "" : ", ", variant,
                                 f.bytes_per_entry, f.heap_per_entry);
-      if (n == max_keys) at_max.emplace_back(variant, f);
+      at_max.emplace_back(variant, f);
     });
     bytes_notes.push_back(
         fmt::format("Bytes per entry at n={}, asked / on glibc's heap: {}.", n, bytes_line));
@@ -475,7 +475,7 @@ void run(dp::LabContext& ctx) {
     std::string line;
     for (const auto& [variant, f] : at_max)
       line += fmt::format("{}{} {:.1f}", line.empty() ? "" : ", ", variant, f.*member);
-    ctx.result.headlines.push_back({fmt::format("{}, n={}", label, max_keys), line});
+    ctx.result.headlines.push_back({fmt::format("{}, n={}", label, largest_n), line});
   }
   for (const std::string& note : bytes_notes) ctx.result.notes.push_back(note);
   ctx.result.notes.push_back(

@@ -32,6 +32,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 namespace {
 
@@ -183,9 +184,7 @@ void run(dp::LabContext& ctx) {
   const auto n_max = static_cast<std::size_t>(ctx.params.integer("n"));
 
   // Sizes 64, 128, ... up to n (and n itself): 64 KiB of floats (in L1/L2) to 4 MiB per matrix.
-  std::vector<std::size_t> sizes;
-  for (std::size_t n = 64; n < n_max; n *= 2) sizes.push_back(n);
-  sizes.push_back(n_max);
+  const auto sizes = dp::geometric_sizes(64, n_max, 2);
 
   // 1. Check at an odd size (no loop divides evenly; the 16-lane tail runs) and a small one.
   std::mt19937 rng(kSeed);
@@ -196,13 +195,18 @@ void run(dp::LabContext& ctx) {
   // 2. Time.
   std::map<std::string, double> gflops_at_max;
   bool capped = false;
-  for (std::size_t n : sizes) {
+  const dp::SweepOptions sweep_options{
+      .label = [](std::uint64_t n) {
+        return fmt::format("{} ({} per matrix, {:.2g} GFLOP per product)", n, dp::format_bytes(n * n * sizeof(float)),
+                           2e-9 * static_cast<double>(n * n * n));
+      },
+      .weight = [](std::uint64_t n) { return static_cast<double>(n * n * n); },  // FLOPs
+      .stops_early = false};
+  for (std::size_t n : dp::Sweep(ctx, "n =", sizes, sweep_options)) {
     const Matrix a = random_matrix(n, rng), b = random_matrix(n, rng);
     Matrix c(n * n);
     Workspace ws;
     const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
-    ctx.log << fmt::format("n = {} ({} per matrix, {:.2g} GFLOP per product)\n", n,
-                           dp::format_bytes(n * n * sizeof(float)), flops * 1e-9);
     for (const std::string& variant : kVariants) {
       const auto body = [&] {
         multiply(variant, a, b, c, ws, n);

@@ -48,6 +48,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 // GCC and Clang recognise `for (i) a[i] = b[i]` and call memcpy instead (memset for fills). The
 // plain loops are the lesson, so these functions ask the compiler to leave them as loops.
@@ -407,16 +408,16 @@ std::string series_name(const Variant& v, int threads) {
   return threads == 1 ? v.name : fmt::format("{}-{}t", v.name, threads);
 }
 
-std::vector<std::size_t> working_sets(std::size_t max_bytes, bool quick) {
-  std::vector<std::size_t> sizes;
+// Quick: an L1, an L2 and an L3-sized set, then the largest. Full: every 4x from 16 KiB.
+std::vector<std::uint64_t> working_sets(std::uint64_t max_bytes, bool quick) {
+  std::vector<std::uint64_t> sizes;
   if (quick) {
-    for (std::size_t bytes : {std::size_t{16} << 10, std::size_t{256} << 10, std::size_t{4} << 20})
+    for (std::uint64_t bytes : {std::uint64_t{16} << 10, std::uint64_t{256} << 10, std::uint64_t{4} << 20})
       if (bytes < max_bytes) sizes.push_back(bytes);
-  } else {
-    for (std::size_t bytes = 16 << 10; bytes < max_bytes; bytes *= 4) sizes.push_back(bytes);
+    sizes.push_back(max_bytes);
+    return sizes;
   }
-  sizes.push_back(max_bytes);
-  return sizes;
+  return dp::geometric_sizes(16 << 10, max_bytes, 4);
 }
 
 const dp::Point* point_at(const dp::Result& result, const std::string& series, double x) {
@@ -452,14 +453,15 @@ void run(dp::LabContext& ctx) {
   const auto& machine = ctx.machine;
   const std::uint64_t llc = machine.last_level_cache_bytes();
   const long long max_kib = ctx.params.integer("max-kib");
-  std::uint64_t auto_bytes = (ctx.quick ? 4 : 8) * (llc ? llc : std::uint64_t{32} << 20);
+  // 8x the last-level cache (4x quick), so that DRAM dominates; capped so quick runs stay quick.
+  dp::SizeLimit limit = dp::limit_working_set((ctx.quick ? 4 : 8) * dp::llc_bytes_or(machine, std::uint64_t{32} << 20),
+                                              machine, ctx.quick, "the largest working set");
 #ifdef DP_SANITIZED
-  if (ctx.quick) {
-    auto_bytes = std::uint64_t{8} << 20;
-    ctx.result.notes.push_back("Sanitizer build: the quick run stops at 8 MiB, and its timings mean nothing.");
-  }
+  if (ctx.quick) limit = {std::uint64_t{8} << 20, "Sanitizer build: the quick run stops at 8 MiB, and its timings mean nothing."};
 #endif
-  const std::size_t max_bytes = max_kib > 0 ? static_cast<std::size_t>(max_kib) * 1024 : auto_bytes;
+  if (max_kib > 0) limit = {static_cast<std::uint64_t>(max_kib) * 1024, {}};
+  if (!limit.note.empty()) ctx.result.notes.push_back(limit.note);
+  const std::size_t max_bytes = limit.bytes;
   if (max_bytes < 64 * 1024)
     throw dp::Error(fmt::format("max-kib={} is too small; use 0 ({}x the last-level cache) or at least 64",
                                 max_kib, ctx.quick ? 4 : 8));
@@ -491,8 +493,12 @@ void run(dp::LabContext& ctx) {
   for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<double>(i % 1000);
   for (std::size_t i = 0; i < c.size(); ++i) c[i] = static_cast<double>(i % 999);
 
-  const auto sizes = working_sets(max_bytes, ctx.quick);
-  for (std::size_t bytes : sizes) {
+  // A step costs at least kBytesPerIteration of traffic per timing, whatever its size.
+  dp::Sweep sweep(ctx, "working set", working_sets(max_bytes, ctx.quick),
+                  {.weight = [](std::uint64_t bytes) { return static_cast<double>(std::max<std::uint64_t>(bytes, kBytesPerIteration)); }});
+  std::vector<std::uint64_t> sizes;  // the ones measured
+  for (std::uint64_t bytes : sweep) {
+    sizes.push_back(bytes);
     for (int threads : thread_counts) {
       for (const Variant& v : variants) {
         const std::size_t n = bytes / sizeof(double) / static_cast<std::size_t>(v.arrays) / 8 * 8;
@@ -507,7 +513,6 @@ void run(dp::LabContext& ctx) {
         const dp::Stats per_pass = stats.per(static_cast<double>(passes));
         const double gb_per_s = counted / per_pass.median_ns;  // bytes per ns = GB/s
         ctx.result.add_point(name, "bytes", static_cast<double>(bytes), per_pass, gb_per_s, "GB/s", "pass");
-        ctx.log << fmt::format("  {:>10}  {:>12}  {:7.1f} GB/s\n", dp::format_bytes(bytes), name, gb_per_s);
       }
     }
   }

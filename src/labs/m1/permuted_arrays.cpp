@@ -33,6 +33,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 namespace {
 
@@ -183,9 +184,7 @@ void run(dp::LabContext& ctx) {
   const auto block = static_cast<std::size_t>(ctx.params.integer("block"));
 
   // Element counts 4K, 16K, ... (x4) up to n: 48 KiB of in + out + idx (L1/L2) to 192 MiB.
-  std::vector<std::size_t> sizes;
-  for (std::size_t n = 4096; n < n_max; n *= 4) sizes.push_back(n);
-  sizes.push_back(n_max);
+  const auto sizes = dp::geometric_sizes(4096, n_max, 4);
 
   // 1. Check at a size that is not a multiple of the block (the last run is short).
   std::mt19937 rng(20240604);
@@ -195,8 +194,10 @@ void run(dp::LabContext& ctx) {
   // 2. Time.
   std::map<std::string, double> ns_at_max;
   double sort_ns_at_max = 0;  // building and sorting the random gather's moves, once
-  for (std::size_t n : sizes) {
-    ctx.log << fmt::format("n = {} floats ({} per array)\n", n, dp::format_bytes(n * 4));
+  const dp::SweepOptions sweep_options{
+      .label = [](std::uint64_t n) { return fmt::format("{} floats ({} per array)", n, dp::format_bytes(n * 4)); },
+      .stops_early = false};
+  for (std::size_t n : dp::Sweep(ctx, "n =", sizes, sweep_options)) {
     const std::vector<float> in = random_floats(n, rng);
     std::vector<float> out(n);
     const double elements = static_cast<double>(n);

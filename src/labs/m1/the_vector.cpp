@@ -37,6 +37,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 namespace {
 
@@ -242,12 +243,12 @@ class Checks {
 
 // ---------------------------------------------------------------- the run ---------------------
 
-std::vector<std::size_t> sweep(std::size_t first, std::size_t last, std::size_t factor, bool quick) {
-  if (quick) return first < last ? std::vector<std::size_t>{first, last} : std::vector<std::size_t>{last};
-  std::vector<std::size_t> sizes;
-  for (std::size_t n = first; n < last; n *= factor) sizes.push_back(n);
-  sizes.push_back(last);
-  return sizes;
+// Every `factor` from `first` to `last`; quick mode keeps the first, the middle and the last: enough
+// for a curve, few enough to stay quick.
+std::vector<std::uint64_t> sweep(std::uint64_t first, std::uint64_t last, std::uint64_t factor, bool quick) {
+  const auto sizes = dp::geometric_sizes(std::min(first, last), last, factor);
+  if (!quick || sizes.size() <= 3) return sizes;
+  return {sizes.front(), sizes[sizes.size() / 2], sizes.back()};
 }
 
 std::vector<Element> random_elements(std::size_t n, std::mt19937_64& rng) {
@@ -350,10 +351,10 @@ void run(dp::LabContext& ctx) {
   Checks checks;
 
   // --- fill: check each variant's contents, then time it ---
-  const auto fill_sizes = sweep(ctx.quick ? 4096 : 1024, max_n, 4, ctx.quick);
+  dp::Sweep fill_sizes(ctx, "fill and traverse, elements:", sweep(ctx.quick ? 4096 : 1024, max_n, 4, ctx.quick),
+                       {.budget_share = 0.5});
   for (std::size_t n : fill_sizes) {
     const std::vector<Element> src = random_elements(n, rng);
-    ctx.log << fmt::format("  fill and traverse, {} elements\n", n);
     checks.same("vector-push holds the input", n, fill_vector_push(src), src);
     checks.same("vector-reserve holds the input", n, fill_vector_reserve(src), src);
     checks.same("vector-index holds the input", n, fill_vector_index(src), src);
@@ -382,7 +383,8 @@ void run(dp::LabContext& ctx) {
   }
 
   // --- middle inserts ---
-  const auto insert_sizes = sweep(4096, max_insert_n, 4, ctx.quick);
+  // A timed iteration makes `inserts` inserts, each moving about half the container.
+  dp::Sweep insert_sizes(ctx, "middle inserts, elements:", sweep(4096, max_insert_n, 4, ctx.quick));
   for (std::size_t n : insert_sizes) {
     const std::vector<Element> base = random_elements(n, rng);
     const std::vector<Element> values = random_elements(inserts, rng);
@@ -390,7 +392,6 @@ void run(dp::LabContext& ctx) {
     const std::vector<Element> vec(base.begin(), base.end());
     const std::deque<Element> deq(base.begin(), base.end());
     const std::list<Element> lst(base.begin(), base.end());
-    ctx.log << fmt::format("  middle inserts into {} elements\n", n);
     {
       auto v = vec; insert_middle(v, values);
       auto d = deq; insert_middle(d, values);
@@ -440,12 +441,12 @@ void run(dp::LabContext& ctx) {
   ctx.result.headlines.push_back({"vector growth factor", factor > 0
       ? fmt::format("{:.2f} ({})", factor, standard_library()) : "too few reallocations to tell"});
   ctx.result.headlines.push_back({fmt::format("allocations for {} push_backs", max_n), calls});
-  ctx.result.headlines.push_back({fmt::format("fill, ns per element at n={}", fill_sizes.back()),
-      compare_at(ctx.result, fill_sizes.back(), {"vector-push", "vector-reserve", "vector-index", "deque-push", "list-push"})});
-  ctx.result.headlines.push_back({fmt::format("traverse, ns per element at n={}", fill_sizes.back()),
-      compare_at(ctx.result, fill_sizes.back(), {"vector", "deque", "list", "list-scattered"})});
-  ctx.result.headlines.push_back({fmt::format("middle insert, ns per insert at n={}", insert_sizes.back()),
-      compare_at(ctx.result, insert_sizes.back(), {"vector-insert", "deque-insert", "list-insert", "list-kept-insert"})});
+  ctx.result.headlines.push_back({fmt::format("fill, ns per element at n={}", fill_sizes.last_done()),
+      compare_at(ctx.result, fill_sizes.last_done(), {"vector-push", "vector-reserve", "vector-index", "deque-push", "list-push"})});
+  ctx.result.headlines.push_back({fmt::format("traverse, ns per element at n={}", fill_sizes.last_done()),
+      compare_at(ctx.result, fill_sizes.last_done(), {"vector", "deque", "list", "list-scattered"})});
+  ctx.result.headlines.push_back({fmt::format("middle insert, ns per insert at n={}", insert_sizes.last_done()),
+      compare_at(ctx.result, insert_sizes.last_done(), {"vector-insert", "deque-insert", "list-insert", "list-kept-insert"})});
   ctx.result.notes.push_back(fmt::format("Capacities a vector<int> grew through over {} push_backs: {}.", max_n, cap_list));
   ctx.result.notes.push_back(fmt::format("Bytes requested from the allocator while filling {} ints: {} (the "
                                          "elements themselves are {}).", max_n, bytes,

@@ -29,6 +29,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 namespace {
 
@@ -147,13 +148,15 @@ void run(dp::LabContext& ctx) {
   // 2. Time every variant at every size.
   double naive_gbs_at_max = 0, by_column_gbs_at_max = 0, best_gbs_at_max = 0;
   std::size_t best_tile_at_max = 0;
-  for (std::size_t n : sizes) {
+  const dp::SweepOptions sweep_options{
+      .label = [](std::uint64_t n) { return fmt::format("{} ({} per matrix)", n, dp::format_bytes(n * n * sizeof(float))); },
+      .weight = [](std::uint64_t n) { return static_cast<double>(n * n); },
+      .stops_early = false};
+  for (std::size_t n : dp::Sweep(ctx, "n =", sizes, sweep_options)) {
     const std::vector<float> in = random_matrix(n, rng);
     std::vector<float> out(n * n);
     const double elements = static_cast<double>(n) * static_cast<double>(n);
     const double bytes = 2.0 * elements * sizeof(float);  // read in + write out
-    ctx.log << fmt::format("n = {} ({} per matrix)\n", n,
-                           dp::format_bytes(static_cast<std::uint64_t>(elements * sizeof(float))));
 
     for (const Variant& v : variants_for(n)) {
       const dp::Stats s = ctx.measure(fmt::format("{}/n={}", v.name, n), [&] {

@@ -23,6 +23,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
 
 namespace {
@@ -117,8 +118,11 @@ void run(dp::LabContext& ctx) {
   const int reps = gpu_reps(ctx);
   std::vector<std::string> failures;
   int runs = 0;
-  for (int side : sides) {
-    ctx.log << fmt::format("  {} x {} image, {} x {} filter\n", side, side, k, k);
+  const dp::SweepOptions sweep_options{
+      .label = [k](std::uint64_t side) { return fmt::format("{} x {}, {} x {} filter", side, side, k, k); },
+      .weight = [](std::uint64_t side) { return double(side * side); },
+      .stops_early = false};
+  for (int side : dp::Sweep(ctx, "image", sides, sweep_options)) {
     const std::size_t pixels = static_cast<std::size_t>(side) * side;
     std::vector<float> img(pixels), out(pixels);
     for (auto& x : img) x = pixel(rng);

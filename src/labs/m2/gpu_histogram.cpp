@@ -27,6 +27,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
 
 namespace {
@@ -92,9 +93,7 @@ void run(dp::LabContext& ctx) {
   }
   if (max_n % 1024 != 0)
     throw dp::Error(fmt::format("max-n={} is not a multiple of 1024 (the sort-based tile); use {}", max_n, max_n / 1024 * 1024));
-  std::vector<std::uint64_t> sizes;
-  for (std::uint64_t n = 1 << 16; n <= max_n; n *= 4) sizes.push_back(n);
-  if (sizes.empty() || sizes.back() != max_n) sizes.push_back(max_n);
+  const auto sizes = dp::geometric_sizes(1 << 16, max_n, 4);
 
   std::vector<Kernel> kernels;
   for (const auto& v : kVariants)
@@ -107,8 +106,7 @@ void run(dp::LabContext& ctx) {
   for (bool skewed : {false, true}) {
     const std::string data = skewed ? "skewed" : "uniform";
     const auto input = make_input(max_n, skewed, rng);
-    for (std::uint64_t n : sizes) {
-      ctx.log << fmt::format("  {} data, n = {}\n", data, n);
+    for (std::uint64_t n : dp::Sweep(ctx, data + " data, bytes:", sizes, {.stops_early = false})) {
       const std::vector<std::uint8_t> bytes(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(n));
       const Histogram want = reference_histogram(bytes);
       const auto words = static_cast<std::uint32_t>(n / 4);

@@ -31,6 +31,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
 
 namespace {
@@ -246,8 +247,8 @@ void run(dp::LabContext& ctx) {
   std::map<std::string, Kernel> kernels;
   int checked = 0;
 
-  for (std::uint32_t n : sizes) {
-    ctx.log << fmt::format("  n = {}\n", n);
+  for (std::uint32_t n : dp::Sweep(ctx, "n =", sizes, {.weight = [](std::uint64_t n) { return double(n * n * n); },
+                                                       .stops_early = false})) {
     const std::size_t nn = std::size_t{n} * n;
     std::vector<float> a(nn), b(nn);
     for (auto& x : a) x = dist(rng);

@@ -26,6 +26,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
 
 namespace {
@@ -102,9 +103,7 @@ void run(dp::LabContext& ctx) {
     max_n = cap;
     ctx.result.notes.push_back(fmt::format("sizes capped at {} elements by the device's largest buffer", cap));
   }
-  std::vector<std::uint64_t> sizes;
-  for (std::uint64_t n = 10'000; n <= max_n; n *= 10) sizes.push_back(n);
-  if (sizes.empty() || sizes.back() != max_n) sizes.push_back(max_n);
+  const auto sizes = dp::geometric_sizes(10'000, max_n, 10);
 
   std::vector<GpuVariant> variants;
   for (const auto& v : kVariants) {
@@ -127,8 +126,7 @@ void run(dp::LabContext& ctx) {
   const int reps = gpu_reps(ctx);
   std::vector<std::string> failures;
   double worst_relative = 0;
-  for (std::uint64_t n : sizes) {
-    ctx.log << fmt::format("  n = {}\n", n);
+  for (std::uint64_t n : dp::Sweep(ctx, "n =", sizes, {.stops_early = false})) {
     const auto n32 = static_cast<std::uint32_t>(n);
     Buffer gx(device, n * 4), out(device, 4), partials(device, 2048 * 4);
     gx.upload(std::span<const float>(x.data(), n));
