@@ -8,7 +8,8 @@
 // Before each series the lab reads a few MiB of other data, as a program does between calls, so
 // the first calls find their data out of the nearest caches. From the samples of each load:
 //   warm-up           the first calls, then medians over ever longer stretches of calls
-//   distribution      min, p10, median, mean, p90, p99, max: the median shrugs off what the mean cannot
+//   the slow tail     fastest, median, p90, p99, ..., slowest: the median shrugs off the rare slow
+//                     call (a preemption, an interrupt) that pulls the mean up
 // and beside them, under the same load:
 //   google-benchmark  the same work timed as the labs time it: warm-up, loops long enough to time
 //                     and divide, repetitions, median; what its repetitions smooth away
@@ -165,15 +166,23 @@ void add_warmup(dp::Result& result, const std::string& load, const std::vector<d
   }
 }
 
-void add_distribution(dp::Result& result, const std::string& load, const std::vector<double>& ns) {
-  for (double q : {0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 100.0})
-    result.add_point(load, "percentile", q, exactly(dp::percentile(ns, q / 100), static_cast<int>(ns.size())), 0, "");
+// The slow tail: for N = 1, 2, 10, 100, ..., the time that 1 call in N exceeded (N = 1: the fastest
+// call; N = 2: the median; N = 100: p99), and last, the slowest of all the calls.
+void add_tail(dp::Result& result, const std::string& load, const std::vector<double>& ns) {
+  const auto reps = static_cast<int>(ns.size());
+  for (double one_in : {1.0, 2.0, 10.0, 100.0, 1e3, 1e4, 1e5})
+    if (one_in * 10 <= static_cast<double>(ns.size()))  // at least 10 calls beyond that point
+      result.add_point(load, "1 call in N", one_in, exactly(dp::percentile(ns, 1 - 1 / one_in), reps), 0, "");
+  result.add_point(load, "1 call in N", static_cast<double>(ns.size()), exactly(dp::percentile(ns, 1), reps), 0, "");
+}
+
+double mean(const std::vector<double>& ns) {
+  return std::accumulate(ns.begin(), ns.end(), 0.0) / static_cast<double>(ns.size());
 }
 
 std::string describe(const std::vector<double>& ns) {
-  const double mean = std::accumulate(ns.begin(), ns.end(), 0.0) / static_cast<double>(ns.size());
   return fmt::format("min {:.0f}, median {:.0f}, mean {:.0f}, p99 {:.0f}, max {:.0f} ns",
-                     dp::percentile(ns, 0), dp::percentile(ns, 0.5), mean, dp::percentile(ns, 0.99),
+                     dp::percentile(ns, 0), dp::percentile(ns, 0.5), mean(ns), dp::percentile(ns, 0.99),
                      dp::percentile(ns, 1));
 }
 
@@ -205,8 +214,9 @@ void run(dp::LabContext& ctx) {
 
     const auto x = static_cast<double>(load.busy_threads);
     add_warmup(ctx.result, load.name, s.ns);
-    add_distribution(ctx.result, load.name, s.ns);
+    add_tail(ctx.result, load.name, s.ns);
     ctx.result.add_point("timed-alone", "busy threads", x, stats_of(s.ns, 0, s.ns.size()), 0, "");
+    ctx.result.add_point("timed-alone-mean", "busy threads", x, exactly(mean(s.ns), static_cast<int>(s.ns.size())), 0, "");
     const auto gb = ctx.measure("google-benchmark/" + load.name, [&] {
       benchmark::ClobberMemory();
       benchmark::DoNotOptimize(tiny_work(work));
@@ -248,23 +258,23 @@ void run(dp::LabContext& ctx) {
       .logy = true,
       .variants = {"warm-up: quiet", "warm-up: one-busy-thread", "warm-up: all-cores-busy"}});
   ctx.result.plots.push_back(dp::PlotSpec{
-      .name = "distribution",
-      .title = "How long one call took: percentiles of all calls",
-      .xlabel = "percentile of calls",
+      .name = "tail",
+      .title = "The slow tail: the time that 1 call in N exceeded",
+      .xlabel = "N (1: the fastest call, 2: the median, 100: p99; last point: the slowest)",
       .ylabel = "ns per call",
       .y = dp::PlotSpec::Y::time,
-      .logx = false,
+      .logx = true,
       .logy = true,
       .variants = {"quiet", "one-busy-thread", "all-cores-busy"}});
   ctx.result.plots.push_back(dp::PlotSpec{
       .name = "load",
-      .title = "One call timed alone, by Google Benchmark, and one clock read",
+      .title = "One call: timed alone (median, mean), by Google Benchmark; one clock read",
       .xlabel = "busy threads started by the lab",
       .ylabel = "ns (median, p10-p90 bars)",
       .y = dp::PlotSpec::Y::time,
       .logx = false,
       .logy = true,
-      .variants = {"timed-alone", "google-benchmark", "clock-read"}});
+      .variants = {"timed-alone", "timed-alone-mean", "google-benchmark", "clock-read"}});
   ctx.result.notes.push_back(fmt::format(
       "This machine has {} hardware threads; all-cores-busy starts {} spinning threads. A sample times one call "
       "with two clock reads, so it includes about one clock read; Google Benchmark times long loops and divides.",
