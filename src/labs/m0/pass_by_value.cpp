@@ -289,7 +289,7 @@ DP_REGISTER_LAB({
              .question = "When does passing an argument by value cost a copy?",
              .guide_page = "m0/cpp.md",
              .source = "src/labs/m0/pass_by_value.cpp"},
-    .params = {dp::ParamSpec::integer("max-vector-kib", "largest vector passed, in KiB", 64 * 1024, 4 * 1024, 1,
-                                      4 * 1024 * 1024)},
+    .params = {dp::ParamSpec::integer("max-vector-kib", "largest vector passed, in KiB (by value holds two)",
+                                      64 * 1024, 4 * 1024, 1, 1024 * 1024)},
     .run = run,
 });
