@@ -141,7 +141,7 @@ std::vector<Word> reference_all(std::span<const Word> in, std::uint32_t rounds) 
 // One named check over many runs: every run must match exactly; the first mismatch is kept.
 struct Tally {
   std::string name;
-  int runs = 0, failed = 0;  // and the first failure:
+  int runs = 0, failed = 0;  // runs checked, runs that differed
   std::string first;
   void expect_equal(const std::string& where, std::span<const Word> got, std::span<const Word> want) {
     ++runs;
