@@ -120,6 +120,12 @@ Device::Device(const DeviceOptions& options) {
     }
     if (best < 0) throw Error(fmt::format("the Vulkan device '{}' has no compute queue; pick another with --gpu", report_.name));
     queue_family_ = static_cast<std::uint32_t>(best);
+    // And a copy-only family, if there is one: its queue runs transfers beside the compute queue.
+    std::optional<std::uint32_t> transfer_family;
+    for (std::uint32_t i = 0; i < families && !transfer_family; ++i)
+      if ((family[i].queueFlags & (VK_QUEUE_TRANSFER_BIT | VK_QUEUE_COMPUTE_BIT | VK_QUEUE_GRAPHICS_BIT)) ==
+              VK_QUEUE_TRANSFER_BIT && family[i].queueCount > 0)
+        transfer_family = i;
 
     // 4. The logical device with the features our shaders use, each only where supported.
     VkPhysicalDeviceVulkan11Features s11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
@@ -149,6 +155,7 @@ Device::Device(const DeviceOptions& options) {
     e12.subgroupBroadcastDynamicId = s12.subgroupBroadcastDynamicId;
     e12.scalarBlockLayout = s12.scalarBlockLayout;
     e12.hostQueryReset = s12.hostQueryReset;
+    e12.timelineSemaphore = s12.timelineSemaphore;  // core in 1.2; orders work across two queues
     VkPhysicalDeviceVulkan13Features e13{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
     e13.subgroupSizeControl = s13.subgroupSizeControl;
     e13.computeFullSubgroups = s13.computeFullSubgroups;
@@ -177,18 +184,25 @@ Device::Device(const DeviceOptions& options) {
     }
 
     const float priority = 1.0f;
-    VkDeviceQueueCreateInfo queue_info{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
-    queue_info.queueFamilyIndex = queue_family_;
-    queue_info.queueCount = 1;
-    queue_info.pQueuePriorities = &priority;
+    VkDeviceQueueCreateInfo queue_info[2]{{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO},
+                                          {VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO}};
+    queue_info[0].queueFamilyIndex = queue_family_;
+    queue_info[0].queueCount = 1;
+    queue_info[0].pQueuePriorities = &priority;
+    queue_info[1] = queue_info[0];
+    queue_info[1].queueFamilyIndex = transfer_family.value_or(0);
     VkDeviceCreateInfo device_info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
     device_info.pNext = &enable;
-    device_info.queueCreateInfoCount = 1;
-    device_info.pQueueCreateInfos = &queue_info;
+    device_info.queueCreateInfoCount = transfer_family ? 2 : 1;
+    device_info.pQueueCreateInfos = queue_info;
     device_info.enabledExtensionCount = static_cast<std::uint32_t>(device_extensions.size());
     device_info.ppEnabledExtensionNames = device_extensions.data();
     vk_check(vkCreateDevice(physical_, &device_info, nullptr, &device_), "opening the Vulkan device '" + report_.name + "'");
     vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
+    if (transfer_family) {
+      transfer_family_ = *transfer_family;
+      vkGetDeviceQueue(device_, transfer_family_, 0, &transfer_queue_);
+    }
 
     VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
     pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;

@@ -2,8 +2,8 @@
 //
 // Index
 //   DeviceOptions   which device, validation on/off
-//   Device          owns instance, debug messenger, logical device, compute queue, command pool,
-//                   shader compiler; every Buffer/Kernel/Sequence refers to one and must not
+//   Device          owns instance, debug messenger, logical device, compute queue (and a transfer
+//                   queue where the device has one), command pool, shader compiler; every Buffer/Kernel/Sequence refers to one and must not
 //                   outlive it
 //   ValidationMessage  what the validation layers said (recorded, never printed mid-run)
 //
@@ -69,6 +69,11 @@ class Device {
   VkDevice handle() const { return device_; }
   VkQueue queue() const { return queue_; }
   std::uint32_t queue_family() const { return queue_family_; }
+  // A queue of a family that copies but neither computes nor draws (the copy engines of NVIDIA and
+  // AMD GPUs), when the device has one; VK_NULL_HANDLE otherwise (lavapipe, many integrated GPUs).
+  // Copies submitted there can run while the compute queue runs kernels.
+  VkQueue transfer_queue() const { return transfer_queue_; }
+  std::uint32_t transfer_queue_family() const { return transfer_family_; }
   VkCommandPool command_pool() const { return command_pool_; }
 
   // A memory type index allowed by `type_bits` with all `required` flags, preferring `preferred`
@@ -94,6 +99,8 @@ class Device {
   VkDevice device_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;
   std::uint32_t queue_family_ = 0;
+  VkQueue transfer_queue_ = VK_NULL_HANDLE;
+  std::uint32_t transfer_family_ = 0;
   VkCommandPool command_pool_ = VK_NULL_HANDLE;
   VkPhysicalDeviceMemoryProperties memory_{};
   DeviceReport report_;

@@ -25,6 +25,8 @@
 //   kernel.hpp           KernelSpec, Kernel, builtin_shader(), Groups, groups_for()
 //   sequence.hpp         Sequence: begin/dispatch/barrier/upload/download/copy/fill/timestamp/end,
 //                        submit/wait/run, gpu_ns()
+//   copy_stream.hpp      CopyStream: copies on the transfer queue while kernels run on the compute
+//                        queue, ordered by timeline semaphores (Device::transfer_queue())
 //   timing.hpp           gpu_time(): repeated runs -> Stats from timestamps
 //   lab_support.hpp      open_lab_device(ctx), add_validation_check(device, ctx), gpu_reps(ctx)
 //
@@ -39,6 +41,7 @@
 #pragma once
 
 #include "gpu/buffer.hpp"
+#include "gpu/copy_stream.hpp"
 #include "gpu/device.hpp"
 #include "gpu/devices.hpp"
 #include "gpu/embedded_shaders.hpp"
