@@ -31,6 +31,7 @@
 
 #include "core/check_tally.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 namespace {
 
@@ -106,10 +107,7 @@ std::size_t differences(const Container& got, const std::vector<T>& want) {
 // ---------------------------------------------------------------- the run ---------------------
 
 std::vector<std::size_t> sizes_between(std::size_t first, std::size_t last, std::size_t factor) {
-  std::vector<std::size_t> sizes;
-  for (std::size_t s = first; s < last; s *= factor) sizes.push_back(s);
-  sizes.push_back(last);
-  return sizes;
+  return dp::geometric_sizes(first, last, factor);
 }
 
 // Part 1 for one container type (`Value` is its element type): check a copy and a move of fresh
@@ -124,7 +122,7 @@ void hand_over(dp::LabContext& ctx, const std::string& kind, const std::vector<s
   const std::size_t inline_capacity = std::is_same_v<Container, std::string> ? std::string().capacity() : 0;
   std::uniform_int_distribution<int> digit(0, 255);
 
-  for (std::size_t bytes : sizes) {
+  for (std::size_t bytes : dp::Sweep(ctx, kind + " hand-over, bytes:", sizes, {.stops_early = false})) {
     const std::size_t n = bytes / sizeof(Value);
     std::vector<Value> want(n);
     for (Value& x : want) x = static_cast<Value>(digit(rng));  // floats 0..255 and any char: exact
@@ -189,8 +187,7 @@ void growth(dp::LabContext& ctx, const std::vector<std::size_t>& counts, std::mt
   }
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
 
-  for (std::size_t n : counts) {
-    ctx.log << fmt::format("  growth, {} records\n", n);
+  for (std::size_t n : dp::Sweep(ctx, "growth, records:", counts, {.stops_early = false})) {
     std::vector<float> values(n * kFloatsPerRecord);
     for (float& x : values) x = value(rng);
 
@@ -254,9 +251,7 @@ void run(dp::LabContext& ctx) {
   std::mt19937_64 rng(std::random_device{}());
 
   const auto bytes = sizes_between(8, max_bytes, ctx.quick ? 512 : 8);
-  ctx.log << "  hand-over of vectors\n";
   hand_over<std::vector<float>, float>(ctx, "vector", bytes, rng);
-  ctx.log << "  hand-over of strings\n";
   hand_over<std::string, char>(ctx, "string", bytes, rng);
   if (!ctx.result.all_checks_passed()) return;
   growth(ctx, sizes_between(1024, max_records, 8), rng);

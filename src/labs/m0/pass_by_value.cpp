@@ -27,6 +27,7 @@
 
 #include "core/check_tally.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 
 // The callees live in a named namespace (external linkage) and carry DP_REAL_CALL, so that the
 // optimiser keeps each one as a real call with its parameter passed as declared. `noinline` alone
@@ -182,12 +183,8 @@ void vector_sweep(dp::LabContext& ctx, std::mt19937_64& rng, std::size_t max_byt
                               {"vector-by-const-ref read the caller's elements"},
                               {"vector-by-span read the caller's elements"}};
   const std::size_t first = ctx.quick ? 1024 : 256, factor = ctx.quick ? 64 : 4;
-  std::vector<std::size_t> sizes;
-  for (std::size_t bytes = first; bytes < max_bytes; bytes *= factor) sizes.push_back(bytes);
-  sizes.push_back(max_bytes);
-
-  for (std::size_t bytes : sizes) {
-    ctx.log << fmt::format("  vectors of {}\n", dp::format_bytes(bytes));
+  for (std::size_t bytes : dp::Sweep(ctx, "vectors, working set", dp::geometric_sizes(first, max_bytes, factor),
+                                     {.stops_early = false})) {
     std::vector<Word> v(bytes / sizeof(Word));
     for (Word& w : v) w = random_word(rng);
     const std::uint64_t want = reference_sum(v);

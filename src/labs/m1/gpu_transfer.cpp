@@ -33,6 +33,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
 
 namespace {
@@ -177,17 +178,14 @@ std::vector<Word> random_words(std::size_t n) {  // fresh on every run
 }
 
 void one_transfer(dp::LabContext& ctx, Device& device, std::size_t max_bytes) {
-  std::vector<std::size_t> sizes;
-  for (std::size_t b = 4096; b <= max_bytes; b *= ctx.quick ? 4 : 2) sizes.push_back(b);
-  if (sizes.back() != max_bytes) sizes.push_back(max_bytes);
+  const auto sizes = dp::geometric_sizes(4096, max_bytes, ctx.quick ? 4 : 2);
   const std::vector<Word> source = random_words(max_bytes / sizeof(Word));
   std::vector<Word> landing(source.size());
   Tally pinned{"host-to-device and device-to-host, pinned: bytes equal the source"};
   Tally d2d{"device-to-device: bytes equal the source"};
   Tally pageable{"pageable (memcpy into and out of staging): bytes equal the source"};
   const int reps = gpu_reps(ctx);
-  for (std::size_t bytes : sizes) {
-    ctx.log << fmt::format("  one transfer of {}\n", dp::format_bytes(bytes));
+  for (std::size_t bytes : dp::Sweep(ctx, "one transfer, bytes:", sizes, {.stops_early = false})) {
     const std::span<const Word> src(source.data(), bytes / sizeof(Word));
     const std::span<Word> dst(landing.data(), src.size());
     const std::string at = dp::format_bytes(bytes);
