@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -162,6 +163,38 @@ TEST(GuideBuild, LevelOneBuildLeavesOutEveryDeeperSubSection) {
       }
     }
   }
+}
+
+// Every item of a "Try this" list has a folded answer (`??? note "Answer"`) under it.
+TEST(GuideSite, EveryTryThisItemHasAnAnswer) {
+  std::size_t sections = 0;
+  for (const auto& [path, page] : real_site().index.pages) {
+    std::istringstream in(page.body);
+    std::string line;
+    int items = 0, answers = 0;
+    bool inside = false;
+    const auto finish = [&, path = path] {
+      if (inside) {
+        EXPECT_EQ(answers, items) << path << ": " << items << " Try-this items, " << answers << " answers";
+      }
+    };
+    while (std::getline(in, line)) {
+      if (line.rfind("## ", 0) == 0 || line.rfind("### ", 0) == 0 || line.rfind("# ", 0) == 0) {
+        finish();
+        inside = line.find("Try this") != std::string::npos;
+        sections += inside;
+        items = answers = 0;
+        continue;
+      }
+      if (!inside) continue;
+      const bool numbered = !line.empty() && std::isdigit(static_cast<unsigned char>(line[0])) &&
+                            line.find(". ") != std::string::npos && line.find(". ") < 4;
+      if (numbered || line.rfind("- ", 0) == 0) ++items;
+      if (line.find("??? note \"Answer\"") != std::string::npos) ++answers;
+    }
+    finish();
+  }
+  EXPECT_GT(sections, 10u);
 }
 
 // Staging is what decides the pages; one mkdocs build per track would only repeat the full one.
