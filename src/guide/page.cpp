@@ -1,6 +1,7 @@
 #include "guide/page.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -140,6 +141,52 @@ void scan_links(const std::string& body, std::size_t from, std::size_t to,
   }
 }
 
+// A level as the front matter or a heading marker writes it: "3" -> 3; anything else -> 0.
+int parse_level(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const int level = std::stoi(text, &used);
+    return used == text.size() ? level : 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+// An ATX heading at the start of a line: "## Title { data-level=3 }" -> rank 2, text "Title",
+// attributes "data-level=3". rank is 0 when the line is not a heading.
+struct Heading {
+  int rank = 0;
+  std::string text;
+  std::string attributes;  // the inside of a trailing { ... } block (attr_list), without its ':'
+};
+
+Heading parse_heading(const std::string& line) {
+  Heading h;
+  std::size_t hashes = 0;
+  while (hashes < line.size() && line[hashes] == '#') ++hashes;
+  if (hashes == 0 || hashes > 6 || (hashes < line.size() && line[hashes] != ' ' && line[hashes] != '\t'))
+    return h;
+  h.rank = static_cast<int>(hashes);
+  h.text = trim(line.substr(hashes));
+  if (!h.text.empty() && h.text.back() == '}') {
+    if (const auto open = h.text.rfind('{'); open != std::string::npos) {
+      h.attributes = trim(h.text.substr(open + 1, h.text.size() - open - 2));
+      if (!h.attributes.empty() && h.attributes.front() == ':') h.attributes = trim(h.attributes.substr(1));
+      h.text = trim(h.text.substr(0, open));
+    }
+  }
+  return h;
+}
+
+// The value of `key` in an attribute block ("data-level=3 .note" -> "3"); nullopt when absent.
+std::optional<std::string> attribute(const std::string& attributes, const std::string& key) {
+  std::istringstream in(attributes);
+  std::string token;
+  while (in >> token)
+    if (token.rfind(key + "=", 0) == 0) return unquote(token.substr(key.size() + 1));
+  return std::nullopt;
+}
+
 }  // namespace
 
 Page parse_page(const std::string& path, const std::string& text) {
@@ -177,14 +224,7 @@ Page parse_page(const std::string& path, const std::string& text) {
     }
 
     if (key == "level") {
-      int level = 0;
-      try {
-        std::size_t used = 0;
-        level = std::stoi(value, &used);
-        if (used != value.size()) level = 0;
-      } catch (const std::exception&) {
-        level = 0;
-      }
+      const int level = parse_level(value);
       if (level < 1 || level > 5)
         throw Error(fmt::format("{}: level '{}' is not valid; it must be a whole number from 1 to 5",
                                 where, value));
@@ -238,7 +278,81 @@ Page parse_page(const std::string& path, const std::string& text) {
     throw Error(fmt::format("{}: the page has no '# Title' line; every page starts with one after "
                             "the front matter",
                             file));
+
+  page.sections = find_leveled_sections(page.body);
+  for (const auto& s : page.sections) {
+    const std::string where = fmt::format("{}: line {}", file, page.body_first_line + s.body_line);
+    if (s.level <= page.meta.level || s.level > 5)
+      throw Error(fmt::format("{}: sub-section '{}' has data-level={}; a sub-section's level must be "
+                              "a whole number above its page's level {} and at most 5 (a part of "
+                              "the page's own level needs no marker)",
+                              where, s.title, s.level_text, page.meta.level));
+    for (const auto& outer : page.sections)
+      if (outer.begin < s.begin && s.begin < outer.end && s.level < outer.level)
+        throw Error(fmt::format("{}: sub-section '{}' (level {}) lies inside '{}' (level {}), which "
+                                "a build below level {} leaves out whole; give it level {} or "
+                                "more, or move it out",
+                                where, s.title, s.level, outer.title, outer.level, outer.level,
+                                outer.level));
+  }
   return page;
+}
+
+std::vector<LeveledSection> find_leveled_sections(const std::string& body) {
+  struct Line {
+    std::size_t begin, next;  // the line's first byte, and the first byte after its '\n'
+    Heading heading;          // rank 0 when not a heading (or inside fenced code)
+  };
+  std::vector<Line> lines;
+  std::string fence;
+  for (std::size_t begin = 0; begin < body.size();) {
+    const std::size_t eol = std::min(body.find('\n', begin), body.size());
+    const std::string text = body.substr(begin, eol - begin);
+    Line line{begin, std::min(eol + 1, body.size()), {}};
+    if (!is_fence(text, fence) && fence.empty()) line.heading = parse_heading(text);
+    lines.push_back(line);
+    begin = line.next;
+  }
+
+  std::vector<LeveledSection> sections;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const Heading& h = lines[i].heading;
+    if (h.rank == 0) continue;
+    const auto level = attribute(h.attributes, "data-level");
+    if (!level) continue;
+    LeveledSection s;
+    s.level_text = *level;
+    s.level = parse_level(*level);
+    s.rank = h.rank;
+    s.title = h.text;
+    s.begin = lines[i].begin;
+    s.heading_end = lines[i].next;
+    s.body_line = i;
+    s.end = body.size();
+    for (std::size_t j = i + 1; j < lines.size(); ++j)
+      if (lines[j].heading.rank != 0 && lines[j].heading.rank <= h.rank) {
+        s.end = lines[j].begin;
+        break;
+      }
+    sections.push_back(s);
+  }
+  return sections;
+}
+
+Page at_level(const Page& page, int level) {
+  // The outermost sub-sections above `level`; one nested inside them goes with them.
+  std::vector<const LeveledSection*> dropped;
+  for (const auto& s : page.sections)
+    if (s.level > level && (dropped.empty() || s.begin >= dropped.back()->end)) dropped.push_back(&s);
+  Page shown = page;
+  for (auto it = dropped.rbegin(); it != dropped.rend(); ++it) {
+    const auto& s = **it;
+    const auto lines = std::count(page.body.begin() + static_cast<std::ptrdiff_t>(s.begin),
+                                  page.body.begin() + static_cast<std::ptrdiff_t>(s.end), '\n');
+    shown.body.replace(s.begin, s.end - s.begin, std::string(static_cast<std::size_t>(lines), '\n'));
+  }
+  shown.sections = find_leveled_sections(shown.body);
+  return shown;
 }
 
 std::string front_matter_yaml(const Page& page) {

@@ -81,6 +81,14 @@ std::string page_badges(const Page& page) {
   return html + "</p>";
 }
 
+// The badge under the heading of a sub-section whose level is above its page's.
+std::string section_badge(int level) {
+  return fmt::format(
+      "<p class=\"dp-badges\"><span class=\"dp-badge dp-badge--level\" title=\"Level {0} of 5: "
+      "builds of level {0} and above include this section\">Level {0}</span></p>",
+      level);
+}
+
 std::string nav_title(const Page& page, const std::string& label) {
   std::string tip = fmt::format("Level {}", page.meta.level);
   for (const auto& t : page.meta.tracks) tip += fmt::format(", {} track", track_name(t));
@@ -109,6 +117,16 @@ std::string insert_badges(const std::string& body, const Page& page) {
     }
   }
   return out;
+}
+
+// Inserts a level badge under the heading of each leveled sub-section the build kept.
+std::string insert_section_badges(std::string body) {
+  const auto sections = find_leveled_sections(body);
+  for (auto it = sections.rbegin(); it != sections.rend(); ++it) {
+    const bool ends_in_newline = it->heading_end > it->begin && body[it->heading_end - 1] == '\n';
+    body.insert(it->heading_end, fmt::format("{}\n{}\n", ends_in_newline ? "" : "\n", section_badge(it->level)));
+  }
+  return body;
 }
 
 fs::path default_staging(const fs::path& out_dir) {
@@ -206,8 +224,9 @@ StagedSite stage_site(const Site& site, const GuideOptions& options, std::ostrea
     figures.plan(wanted);
   }
 
-  for (const auto& [path, page] : index.pages) {
-    if (!sel.includes(page.meta)) continue;
+  for (const auto& [path, source] : index.pages) {
+    if (!sel.includes(source.meta)) continue;
+    const Page page = at_level(source, sel.level);  // without its sub-sections above the level
     std::vector<Replacement> edits;
 
     // Links to pages above this build's level or outside its tracks become text with a badge
@@ -283,11 +302,13 @@ StagedSite stage_site(const Site& site, const GuideOptions& options, std::ostrea
       body.replace(at, std::string(kBuildMarker).size(),
                    fmt::format("<p class=\"dp-build\">This copy of the guide holds <strong>{}</strong>. "
                                "Build another with <code>dontpanic guide build --level N "
-                               "[--track dl|cg|cv|sp|all]</code>.</p>",
+                               "[--track dl|cg|cv|sp|all]</code>. Search works in the copy that "
+                               "<code>dontpanic guide serve</code> shows, not in one opened from "
+                               "disk.</p>",
                                html_escape(sel.describe())));
     }
 
-    write_file(docs_out / path, front_matter_yaml(page) + insert_badges(body, page));
+    write_file(docs_out / path, front_matter_yaml(page) + insert_badges(insert_section_badges(body), page));
     staged.pages.push_back(path);
   }
   staged.figures.assign(staged_figures.begin(), staged_figures.end());

@@ -2,6 +2,7 @@
 // the sections table, and staging a tiny guide (no mkdocs needed).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -65,6 +66,63 @@ TEST(GuidePage, FrontMatterYamlCarriesAPlainTitle) {
   const std::string yaml = front_matter_yaml(p);
   EXPECT_NE(yaml.find("title: \"A: \\\"quoted\\\" title\"\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("level: 3\ntracks: [cg]\nlabs: [x-y]\n"), std::string::npos) << yaml;
+}
+
+// ------------------------------------------------------------------ leveled sub-sections --
+
+const char* const kMixedPage =
+    "---\nlevel: 1\ntracks: []\nlabs: []\n---\n# Title\n\nintro\n\n"
+    "## Basics\n\nfor everyone\n\n"
+    "## Going further: the TLB { data-level=3 }\n\ndeep text\n\n"
+    "```sh\n## not a heading { data-level=2 }\n```\n\n"
+    "### Huge pages {: data-level=\"4\" }\n\ndeeper text\n\n"
+    "## Try this\n\nfor everyone again\n";
+
+TEST(GuidePage, LeveledSubSectionsRunToTheNextHeadingOfTheirRank) {
+  const Page p = parse_page("m1/x.md", kMixedPage);
+  ASSERT_EQ(p.sections.size(), 2u);  // the marker inside fenced code is not a heading
+  EXPECT_EQ(p.sections[0].title, "Going further: the TLB");
+  EXPECT_EQ(p.sections[0].level, 3);
+  EXPECT_EQ(p.sections[0].rank, 2);
+  EXPECT_EQ(p.body.substr(p.sections[0].begin, 3), "## ");
+  EXPECT_EQ(p.body.substr(p.sections[0].end).rfind("## Try this", 0), 0u);
+  EXPECT_EQ(p.sections[1].title, "Huge pages");
+  EXPECT_EQ(p.sections[1].level, 4);
+  EXPECT_EQ(p.sections[1].end, p.sections[0].end);  // a '###' ends where its '##' parent ends
+  EXPECT_EQ(p.body_first_line + p.sections[0].body_line, 14u);
+}
+
+TEST(GuidePage, AtLevelLeavesOutSubSectionsAboveItAndKeepsLineNumbers) {
+  const Page p = parse_page("m1/x.md", kMixedPage);
+  const auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n'); };
+
+  const Page first = at_level(p, 1);
+  EXPECT_EQ(first.body.find("TLB"), std::string::npos) << first.body;
+  EXPECT_EQ(first.body.find("deep"), std::string::npos) << first.body;
+  EXPECT_NE(first.body.find("for everyone again"), std::string::npos);
+  EXPECT_TRUE(first.sections.empty());
+  EXPECT_EQ(lines(first.body), lines(p.body));
+
+  const Page third = at_level(p, 3);  // the level-3 part stays, its level-4 child goes
+  EXPECT_NE(third.body.find("deep text"), std::string::npos);
+  EXPECT_EQ(third.body.find("deeper text"), std::string::npos) << third.body;
+  ASSERT_EQ(third.sections.size(), 1u);
+  EXPECT_EQ(third.sections[0].level, 3);
+
+  EXPECT_EQ(at_level(p, 5).body, p.body);
+}
+
+TEST(GuidePage, BadSubSectionLevelsAreNamedWithTheirLine) {
+  const auto bad = [](const std::string& heading) {
+    return error_of([&] { parse_page("m1/p.md", "---\nlevel: 2\ntracks: []\nlabs: []\n---\n# T\n\n" + heading + "\n"); });
+  };
+  EXPECT_NE(bad("## Deep { data-level=9 }").find("guide/docs/m1/p.md: line 8"), std::string::npos);
+  EXPECT_NE(bad("## Deep { data-level=9 }").find("at most 5"), std::string::npos);
+  EXPECT_NE(bad("## Deep { data-level=three }").find("data-level=three"), std::string::npos);
+  EXPECT_NE(bad("## Same { data-level=2 }").find("above its page's level 2"), std::string::npos);
+  EXPECT_NE(bad("## Outer { data-level=4 }\n\n### Inner { data-level=3 }").find("lies inside 'Outer'"),
+            std::string::npos);
+  EXPECT_EQ(bad("## Deep { data-level=3 }"), "(no error)");
 }
 
 // ------------------------------------------------------------------ links and figures ------
@@ -274,6 +332,8 @@ TEST(GuideStage, FiltersPagesWritesBadgesLocksLinksAndCaptionsFigures) {
   EXPECT_NE(home.find(">L3</span>"), std::string::npos) << home;
   EXPECT_NE(home.find("add --track cg to"), std::string::npos) << home;
   EXPECT_NE(home.find("This copy of the guide holds <strong>level 1"), std::string::npos) << home;
+  EXPECT_NE(home.find("Search works in the copy that <code>dontpanic guide serve</code> shows"),
+            std::string::npos) << home;
   EXPECT_NE(home.find("<p class=\"dp-badges\"><span class=\"dp-badge dp-badge--level\""), std::string::npos) << home;
 
   const std::string page = read(dir.path() / "stage/docs/m1/ready.md");
@@ -286,6 +346,38 @@ TEST(GuideStage, FiltersPagesWritesBadgesLocksLinksAndCaptionsFigures) {
   EXPECT_NE(config.find("\"Ready <span class=\\\"dp-nav-badge\\\" title=\\\"Level 1\\\">L1</span>\": m1/ready.md"),
             std::string::npos) << config;
   EXPECT_EQ(config.find("deep.md"), std::string::npos) << config;
+}
+
+// A level-1 page with a level-3 sub-section: a level-1 build leaves the sub-section out, a
+// level-3 build keeps it under a level badge.
+TEST(GuideStage, SubSectionsFollowTheBuildsLevel) {
+  test::ScratchDir dir;
+  const fs::path guide = dir.path() / "guide";
+  write(guide / "mkdocs.yml", "site_name: test\n");
+  write(guide / "sections.json", R"({"modules": []})");
+  write(guide / "docs/index.md", kMixedPage);
+  const auto staged_home = [&](int level) {
+    GuideOptions options;
+    options.guide_dir = guide.string();
+    options.out_dir = (dir.path() / "site").string();
+    options.staging_dir = (dir.path() / "stage").string();
+    options.selection = parse_selection(level, {});
+    std::ostringstream log;
+    stage_site(load_site(options.guide_dir, options.selection, {}), options, log);
+    return read(dir.path() / "stage/docs/index.md");
+  };
+  const std::string badge = "<span class=\"dp-badge dp-badge--level\" title=\"Level 3 of 5";
+
+  const std::string first = staged_home(1);
+  EXPECT_EQ(first.find("Going further"), std::string::npos) << first;
+  EXPECT_EQ(first.find(badge), std::string::npos) << first;
+  EXPECT_NE(first.find("## Try this"), std::string::npos) << first;
+
+  const std::string third = staged_home(3);
+  const auto heading = third.find("## Going further: the TLB { data-level=3 }\n");
+  ASSERT_NE(heading, std::string::npos) << third;
+  EXPECT_NE(third.find("\n<p class=\"dp-badges\">" + badge, heading), std::string::npos) << third;
+  EXPECT_EQ(third.find("Huge pages"), std::string::npos) << third;
 }
 
 TEST(GuideStage, MissingResultWithoutRunningIsAClearError) {

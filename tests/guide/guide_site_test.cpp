@@ -7,10 +7,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
@@ -118,6 +122,79 @@ TEST(GuideBuild, LevelOneBuildHasEveryLevelOnePageAndNothingAbove) {
     EXPECT_EQ(page.meta.level, 1) << p;
     EXPECT_TRUE(page.meta.tracks.empty()) << p;
   }
+
+  // Search: the index that `guide serve` hands the browser holds the pages of this build and
+  // none of their deeper parts, and the home page tells the reader to serve the site for it.
+  std::ifstream in(dir.path() / "site/search/search_index.json");
+  ASSERT_TRUE(in) << "the build wrote no search index";
+  const auto index = nlohmann::json::parse(in);
+  std::string home_text, all_titles;
+  for (const auto& doc : index.at("docs")) {
+    const std::string location = doc.value("location", "");
+    all_titles += doc.value("title", "") + "\n";
+    if (location == "index.html" || location.rfind("index.html#", 0) == 0) home_text += doc.value("text", "");
+  }
+  EXPECT_NE(home_text.find("dontpanic guide serve"), std::string::npos) << home_text.substr(0, 2000);
+  EXPECT_NE(all_titles.find("The latency ladder"), std::string::npos) << all_titles;
+  EXPECT_EQ(all_titles.find("Going further: the TLB"), std::string::npos) << all_titles;
+}
+
+// Pages that mix levels mark their deeper parts ("## Going further: the TLB { data-level=3 }");
+// a level-1 copy of the guide must not show any of them, and a level-5 copy shows them all.
+TEST(GuideBuild, LevelOneBuildLeavesOutEveryDeeperSubSection) {
+  const Site site = real_site();
+  std::size_t deeper = 0;
+  for (const auto& [path, page] : site.index.pages) deeper += page.sections.size();
+  ASSERT_GT(deeper, 0u) << "no page marks a sub-section's level: cache-latency's TLB part should";
+
+  for (const int level : {1, 5}) {
+    SCOPED_TRACE(level);
+    test::ScratchDir dir;
+    const Selection selection = parse_selection(level, {"all"});
+    std::ostringstream log;
+    const StagedSite staged = stage_site(real_site(selection), build_options(dir, selection), log);
+    for (const auto& path : staged.pages) {
+      std::ifstream in(dir.path() / "stage/docs" / path);
+      std::stringstream text;
+      text << in.rdbuf();
+      for (const auto& s : site.index.pages.at(path).sections) {
+        const bool shown = text.str().find(std::string(static_cast<std::size_t>(s.rank), '#') + " " + s.title) != std::string::npos;
+        EXPECT_EQ(shown, s.level <= level) << path << ": '" << s.title << "' is level " << s.level;
+      }
+    }
+  }
+}
+
+// Every item of a "Try this" list has a folded answer (`??? note "Answer"`) under it.
+TEST(GuideSite, EveryTryThisItemHasAnAnswer) {
+  std::size_t sections = 0;
+  for (const auto& [path, page] : real_site().index.pages) {
+    std::istringstream in(page.body);
+    std::string line;
+    int items = 0, answers = 0;
+    bool inside = false;
+    const auto finish = [&, path = path] {
+      if (inside) {
+        EXPECT_EQ(answers, items) << path << ": " << items << " Try-this items, " << answers << " answers";
+      }
+    };
+    while (std::getline(in, line)) {
+      if (line.rfind("## ", 0) == 0 || line.rfind("### ", 0) == 0 || line.rfind("# ", 0) == 0) {
+        finish();
+        inside = line.find("Try this") != std::string::npos;
+        sections += inside;
+        items = answers = 0;
+        continue;
+      }
+      if (!inside) continue;
+      const bool numbered = !line.empty() && std::isdigit(static_cast<unsigned char>(line[0])) &&
+                            line.find(". ") != std::string::npos && line.find(". ") < 4;
+      if (numbered || line.rfind("- ", 0) == 0) ++items;
+      if (line.find("??? note \"Answer\"") != std::string::npos) ++answers;
+    }
+    finish();
+  }
+  EXPECT_GT(sections, 10u);
 }
 
 // Staging is what decides the pages; one mkdocs build per track would only repeat the full one.
