@@ -87,7 +87,9 @@ int build(const GuideCliOptions& o) {
   const auto staged = guide::build_site(options, std::cout);
   print_warnings(staged.warnings);
   std::cout << fmt::format("{} pages and {} figures, checked by mkdocs build --strict.\n"
-                           "Open {}/index.html in a browser, or run: dontpanic guide serve\n",
+                           "Open {}/index.html in a browser, or run `dontpanic guide serve` (search "
+                           "works only there: a browser will not let a page opened from a file "
+                           "load the search index)\n",
                            staged.pages.size(), staged.figures.size(), o.out);
   return kOk;
 }

@@ -220,7 +220,7 @@ StagedSite stage_site(const Site& site, const GuideOptions& options, std::ostrea
     std::vector<FigureRef> wanted;  // every figure this build shows: say up front what must run
     for (const auto& [path, page] : index.pages)
       if (sel.includes(page.meta))
-        for (const auto& fig : find_figures(page)) wanted.push_back(fig);
+        for (const auto& fig : find_figures(at_level(page, sel.level))) wanted.push_back(fig);
     figures.plan(wanted);
   }
 
