@@ -13,7 +13,6 @@
 //   dontpanic run access-patterns --quick    a few sizes (seconds)
 //   --param max-kib=65536                    largest working set (default: 4x the last-level cache)
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <random>
@@ -83,15 +82,6 @@ std::uint64_t run_variant(const Variant& v, std::span<const Element> a,
   if (v.stride == 0) return sum_random(a, order);
   if (v.stride == 1) return sum_sequential(a);
   return sum_strided(a, v.stride);
-}
-
-// The point nearest (on a log scale) to `bytes`, for the key figures.
-const dp::Point* nearest_point(const dp::Series* s, double bytes) {
-  if (s == nullptr) return nullptr;
-  const dp::Point* best = nullptr;
-  for (const auto& p : s->points)
-    if (!best || std::abs(std::log(p.x / bytes)) < std::abs(std::log(best->x / bytes))) best = &p;
-  return best;
 }
 
 void run(dp::LabContext& ctx) {
@@ -176,7 +166,7 @@ void run(dp::LabContext& ctx) {
   places.push_back({"DRAM", static_cast<double>(max_bytes)});
   for (const char* variant : {"sequential", "random"}) {
     for (const auto& place : places) {
-      const dp::Point* p = nearest_point(ctx.result.find_series(variant), place.bytes);
+      const dp::Point* p = ctx.result.nearest_point(variant, place.bytes);
       if (p == nullptr) continue;
       ctx.result.headlines.push_back({fmt::format("{} {} ({})", variant, place.name, dp::format_bytes(static_cast<std::uint64_t>(p->x))),
                                       fmt::format("{:.2f} ns/element, {:.1f} GB/s", p->median_ns, p->throughput)});

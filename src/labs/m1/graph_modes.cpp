@@ -334,14 +334,10 @@ void run(dp::LabContext& ctx) {
     ctx.log << "PyTorch not run: no cpu-fused / PyTorch ratios (see the notes).\n";
   }
   const auto gpu_ratio = [&](std::size_t w, const char* a, const char* b) -> std::optional<double> {
-    const auto* sa = ctx.result.find_series(a);
-    const auto* sb = ctx.result.find_series(b);
-    if (!sa || !sb) return std::nullopt;
-    double ta = 0, tb = 0;
-    for (const auto& p : sa->points) if (p.x == double(w)) ta = p.median_ns;
-    for (const auto& p : sb->points) if (p.x == double(w)) tb = p.median_ns;
-    if (ta <= 0 || tb <= 0) return std::nullopt;
-    return ta / tb;
+    const dp::Point* pa = ctx.result.point_at(a, double(w));
+    const dp::Point* pb = ctx.result.point_at(b, double(w));
+    if (!pa || !pb || pa->median_ns <= 0 || pb->median_ns <= 0) return std::nullopt;
+    return pa->median_ns / pb->median_ns;
   };
   if (engines.has_gpu()) {
     if (const auto r = gpu_ratio(32, "gpu-immediate", "gpu-graph-loop"))

@@ -419,21 +419,14 @@ std::vector<std::size_t> working_sets(std::size_t max_bytes, bool quick) {
   return sizes;
 }
 
-const dp::Point* point_at(const dp::Result& result, const std::string& series, double x) {
-  if (const dp::Series* s = result.find_series(series))
-    for (const dp::Point& p : s->points)
-      if (p.x == x) return &p;
-  return nullptr;
-}
-
 // Headlines at the largest working set: copy / memcpy, and the best copy / memcpy.
 void copy_ratios(dp::LabContext& ctx, int threads, double x) {
-  const dp::Point* mem = point_at(ctx.result, series_name({"memcpy", Kind::memcpy, 2}, threads), x);
-  const dp::Point* copy = point_at(ctx.result, series_name({"copy", Kind::copy, 2}, threads), x);
+  const dp::Point* mem = ctx.result.point_at(series_name({"memcpy", Kind::memcpy, 2}, threads), x);
+  const dp::Point* copy = ctx.result.point_at(series_name({"copy", Kind::copy, 2}, threads), x);
   if (!mem || !copy) return;
   const dp::Point* best = copy;
   std::string best_name = "copy";
-  if (const dp::Point* nt = point_at(ctx.result, series_name({"copy-nt", Kind::copy_nt, 2}, threads), x))
+  if (const dp::Point* nt = ctx.result.point_at(series_name({"copy-nt", Kind::copy_nt, 2}, threads), x))
     if (nt->throughput > best->throughput) best = nt, best_name = "copy-nt";
   const std::string where = fmt::format("{}, {} thread{}", dp::format_bytes(static_cast<std::uint64_t>(x)),
                                         threads, threads > 1 ? "s" : "");
@@ -516,8 +509,8 @@ void run(dp::LabContext& ctx) {
   const double largest = static_cast<double>(sizes.back());
   for (int threads : thread_counts) {
     const std::string read = series_name(variants.front(), threads);
-    const dp::Point* small = point_at(ctx.result, read, static_cast<double>(sizes.front()));
-    const dp::Point* big = point_at(ctx.result, read, largest);
+    const dp::Point* small = ctx.result.point_at(read, static_cast<double>(sizes.front()));
+    const dp::Point* big = ctx.result.point_at(read, largest);
     if (small && big)
       ctx.result.headlines.push_back({fmt::format("{} at {} / {}", read, dp::format_bytes(sizes.front()),
                                                   dp::format_bytes(sizes.back())),

@@ -321,13 +321,6 @@ Container time_inserts(dp::LabContext& ctx, const std::string& variant, const Co
   return c;
 }
 
-const dp::Point* point_at(const dp::Result& r, const std::string& series, std::size_t n) {
-  if (const dp::Series* s = r.find_series(series))
-    for (const dp::Point& p : s->points)
-      if (p.x == static_cast<double>(n)) return &p;
-  return nullptr;
-}
-
 // 0.0659 -> "0.0659", 14.3 -> "14.3", 1543.2 -> "1543": three significant digits, no exponent.
 std::string readable(double v) {
   return v >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v);
@@ -337,7 +330,7 @@ std::string readable(double v) {
 std::string compare_at(const dp::Result& r, std::size_t n, const std::vector<std::string>& series) {
   std::string out;
   for (const auto& s : series)
-    if (const dp::Point* p = point_at(r, s, n))
+    if (const dp::Point* p = r.point_at(s, static_cast<double>(n)))
       out += fmt::format("{}{} {}", out.empty() ? "" : ", ", s, readable(p->median_ns));
   return out;
 }
