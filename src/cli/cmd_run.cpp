@@ -86,6 +86,7 @@ RunOptions make_options(const RunCliOptions& o) {
   options.json_path = o.json;
   options.out_dir = o.out;
   options.plot = parse_plot_mode(o.plot);
+  options.gpu = o.gpu;
   return options;
 }
 
@@ -104,7 +105,6 @@ int run(const RunCliOptions& o) {
     throw Error(fmt::format("--repetitions {} is out of range; use 1 to 1000", *o.repetitions));
   // Validate every lab's parameters before measuring anything.
   for (const auto* lab : labs) Params::resolve(lab->params, options.quick, options.assignments);
-  if (!o.gpu.empty()) setenv("DONTPANIC_GPU", o.gpu.c_str(), 1);
 
   if (labs.size() == 1) {
     // A single lab: errors propagate to main() with their own exit codes.

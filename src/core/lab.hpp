@@ -10,7 +10,8 @@
 //
 // Index
 //   LabInfo       id, title, module, level, tracks, question, guide page, source file
-//   LabContext    what run() receives: params, quick flag, measure config, the Result to fill
+//   LabContext    what run() receives: params, quick flag, measure config, the Result to fill,
+//                 the GPU choice
 //   LabDef        info + params + run
 //   registry()    every registered lab; find_lab(), nearest_lab_id()
 #pragma once
@@ -49,6 +50,8 @@ struct LabContext {
   const MachineInfo& machine;
   Result& result;
   std::ostream& log;                // progress lines ("working set 4 KiB ...") go here
+  std::string gpu = {};             // --gpu: a Vulkan device index or name part; empty:
+                                    // $DONTPANIC_GPU, then the best device (labs/gpu_lab.hpp)
 
   // Time `body`; shorthand for dp::measure with this run's configuration.
   Stats measure(const std::string& name, const std::function<void()>& body) const {

@@ -175,7 +175,7 @@ RunOutcome run_lab(const LabDef& lab, const RunOptions& options, std::ostream& o
 
   out << fmt::format("== {} — {}\n   {}\n", lab.info.id, lab.info.title, lab.info.question);
   out.flush();
-  LabContext ctx{params, options.quick, config, result.machine, result, std::cerr};
+  LabContext ctx{params, options.quick, config, result.machine, result, std::cerr, options.gpu};
   lab.run(ctx);
 
   outcome.checks_passed = result.all_checks_passed();

@@ -30,6 +30,7 @@
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
@@ -79,11 +80,9 @@ std::vector<std::uint64_t> sizes_up_to(std::uint64_t max_n, bool quick) {
 }
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
   const DeviceReport& report = device.report();
-  if (!report.timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
 
   // The largest n: asked for, but no larger than one buffer binding or a quarter of GPU memory.
   std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max-n"));

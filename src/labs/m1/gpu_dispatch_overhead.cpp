@@ -25,6 +25,7 @@
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
@@ -71,10 +72,8 @@ std::vector<std::uint32_t> expected_counts(std::uint32_t n, bool chained) {
 // ---------------------------------------------------------------- the run ---------------------
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
-  if (!device.report().timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", device.report().name));
   const auto max_n = static_cast<std::uint32_t>(ctx.params.integer("max-dispatches"));
   const int reps = gpu_reps(ctx);
 

@@ -31,6 +31,7 @@
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 #include "graph/gpu_runner.hpp"
 #include "graph/mlp.hpp"
 #include "graph/runner.hpp"

@@ -41,6 +41,7 @@
 #include "tensor/parallel.hpp"
 #if defined(DP_HAVE_GPU)
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 #include "graph/gpu_runner.hpp"
 #endif
 

@@ -24,6 +24,7 @@
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
@@ -88,10 +89,8 @@ std::vector<double> reference_conv(const std::vector<float>& img, const std::vec
 // ---------------------------------------------------------------- the run ---------------------
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
-  if (!device.report().timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", device.report().name));
   const int k = static_cast<int>(ctx.params.integer("k"));
   if (k % 2 == 0) throw dp::Error(fmt::format("k={} is even; a centred filter needs an odd size such as {}", k, k + 1));
   long long max_side = ctx.params.integer("max-side");

@@ -28,6 +28,7 @@
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
@@ -79,11 +80,9 @@ Histogram reference_histogram(const std::vector<std::uint8_t>& bytes) {
 // ---------------------------------------------------------------- the run ---------------------
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
   const DeviceReport& report = device.report();
-  if (!report.timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
   std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max-n"));
   const std::uint64_t cap = std::min<std::uint64_t>(report.max_storage_buffer_range, report.device_local_bytes / 4) / 1024 * 1024;
   if (max_n > cap) {
