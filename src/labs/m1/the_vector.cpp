@@ -35,6 +35,7 @@
 #include <fmt/format.h>
 
 #include "core/check.hpp"
+#include "core/counting_allocator.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
 
@@ -108,33 +109,6 @@ void insert_middle_kept(std::list<Element>& l, std::list<Element>::iterator midd
     if (even) middle = inserted;
   }
 }
-
-// ---------------------------------------------------------------- counting allocations --------
-
-struct AllocationLog {
-  std::size_t calls = 0;
-  std::size_t bytes = 0;
-};
-
-// The smallest allocator the standard containers accept: it counts, then asks std::allocator.
-template <class T>
-struct CountingAllocator {
-  using value_type = T;
-  AllocationLog* log;
-
-  explicit CountingAllocator(AllocationLog* l) : log(l) {}
-  template <class U>
-  CountingAllocator(const CountingAllocator<U>& other) noexcept : log(other.log) {}  // rebinding
-
-  T* allocate(std::size_t n) {
-    ++log->calls;
-    log->bytes += n * sizeof(T);
-    return std::allocator<T>{}.allocate(n);
-  }
-  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>{}.deallocate(p, n); }
-  template <class U>
-  bool operator==(const CountingAllocator<U>& other) const noexcept { return log == other.log; }
-};
 
 // The capacities a vector passes through while n elements are pushed, in order.
 std::vector<std::size_t> capacities_seen(std::span<const Element> src) {
@@ -411,19 +385,19 @@ void run(dp::LabContext& ctx) {
 
   // --- allocations and growth, counted (not timed) at the largest fill size ---
   const std::vector<Element> src = random_elements(max_n, rng);
-  struct Counted { const char* name; AllocationLog log; };
+  struct Counted { const char* name; dp::AllocationCount count; };
   Counted counted[] = {{"vector-push", {}}, {"vector-reserve", {}}, {"vector-index", {}}, {"deque-push", {}}, {"list-push", {}}};
-  checks.same("vector-push (counting allocator) holds the input", max_n, fill_vector_push(src, CountingAllocator<Element>(&counted[0].log)), src);
-  checks.same("vector-reserve (counting allocator) holds the input", max_n, fill_vector_reserve(src, CountingAllocator<Element>(&counted[1].log)), src);
-  checks.same("vector-index (counting allocator) holds the input", max_n, fill_vector_index(src, CountingAllocator<Element>(&counted[2].log)), src);
-  checks.same("deque-push (counting allocator) holds the input", max_n, fill_deque(src, CountingAllocator<Element>(&counted[3].log)), src);
-  checks.same("list-push (counting allocator) holds the input", max_n, fill_list(src, CountingAllocator<Element>(&counted[4].log)), src);
+  checks.same("vector-push (counting allocator) holds the input", max_n, fill_vector_push(src, dp::CountingAllocator<Element>(&counted[0].count)), src);
+  checks.same("vector-reserve (counting allocator) holds the input", max_n, fill_vector_reserve(src, dp::CountingAllocator<Element>(&counted[1].count)), src);
+  checks.same("vector-index (counting allocator) holds the input", max_n, fill_vector_index(src, dp::CountingAllocator<Element>(&counted[2].count)), src);
+  checks.same("deque-push (counting allocator) holds the input", max_n, fill_deque(src, dp::CountingAllocator<Element>(&counted[3].count)), src);
+  checks.same("list-push (counting allocator) holds the input", max_n, fill_list(src, dp::CountingAllocator<Element>(&counted[4].count)), src);
   checks.report(ctx.result);
   if (checks.failed()) return;
   std::string calls, bytes;
   for (const Counted& c : counted) {
-    calls += fmt::format("{}{} {}", calls.empty() ? "" : ", ", c.name, c.log.calls);
-    bytes += fmt::format("{}{} {}", bytes.empty() ? "" : ", ", c.name, dp::format_bytes(c.log.bytes));
+    calls += fmt::format("{}{} {}", calls.empty() ? "" : ", ", c.name, c.count.calls);
+    bytes += fmt::format("{}{} {}", bytes.empty() ? "" : ", ", c.name, dp::format_bytes(c.count.requested_bytes));
   }
   const auto caps = capacities_seen(src);
   const double factor = growth_factor(caps);
