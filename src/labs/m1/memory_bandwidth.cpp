@@ -20,27 +20,21 @@
 //   --param max-kib=1048576                   largest working set
 //   --param threads=4                         the multi-threaded series' thread count (0 = all CPUs)
 #include <algorithm>
-#include <atomic>
 #include <cfloat>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <numeric>
 #include <random>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
-#endif
-#ifdef __linux__
-#include <sched.h>
 #endif
 
 #include <fmt/format.h>
@@ -48,6 +42,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/thread_team.hpp"
 
 // GCC and Clang recognise `for (i) a[i] = b[i]` and call memcpy instead (memset for fills). The
 // plain loops are the lesson, so these functions ask the compiler to leave them as loops.
@@ -181,110 +176,10 @@ double run_pass(Kind kind, const Views& v) {
   return 0;
 }
 
-// The CPUs this process may run on, in order (empty where the OS does not say).
-std::vector<int> allowed_cpus() {
-  std::vector<int> cpus;
-#ifdef __linux__
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0)
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-      if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
-#endif
-  return cpus;
-}
-
-// Pins the calling thread to one CPU, and gives it back its old CPU set when it goes out of scope.
-// Without pinning, a busy machine may run two of the team's threads on one core, and a round then
-// waits for the scheduler instead of for memory. cpu < 0: no pinning.
-class PinnedToCpu {
- public:
-  explicit PinnedToCpu(int cpu) {
-#ifdef __linux__
-    if (cpu < 0 || sched_getaffinity(0, sizeof before_, &before_) != 0) return;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    pinned_ = sched_setaffinity(0, sizeof one, &one) == 0;
-#else
-    (void)cpu;
-#endif
-  }
-  ~PinnedToCpu() {
-#ifdef __linux__
-    if (pinned_) sched_setaffinity(0, sizeof before_, &before_);
-#endif
-  }
-  PinnedToCpu(const PinnedToCpu&) = delete;
-  PinnedToCpu& operator=(const PinnedToCpu&) = delete;
-
- private:
-#ifdef __linux__
-  cpu_set_t before_{};
-#endif
-  bool pinned_ = false;
-};
-
-// A team of threads that lives for one measurement, one thread per CPU. Each worker spins until
-// the caller starts a round, runs job(t), and reports back; the caller runs job(0) itself.
-// Spinning keeps every worker awake on its own core, so a round starts in well under a
-// microsecond: creating threads for each timed iteration would cost tens of microseconds.
-class Team {
- public:
-  Team(int threads, std::function<void(int)> job)
-      : job_(std::move(job)), cpus_(allowed_cpus()), pin_caller_(cpu_for(0)) {
-    for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { work(t); });
-  }
-  ~Team() {
-    stop_.store(true, std::memory_order_release);
-    workers_.clear();  // joins
-  }
-  Team(const Team&) = delete;
-  Team& operator=(const Team&) = delete;
-
-  void run() {
-    done_.store(0, std::memory_order_relaxed);
-    round_.fetch_add(1, std::memory_order_release);
-    job_(0);
-    while (done_.load(std::memory_order_acquire) != static_cast<int>(workers_.size())) relax();
-  }
-
- private:
-  static void relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();  // tells the core this is a spin loop
-#endif
-  }
-  // Thread t runs on the t-th allowed CPU (wrapping around when there are more threads than CPUs).
-  int cpu_for(int t) const {
-    return cpus_.empty() ? -1 : cpus_[static_cast<std::size_t>(t) % cpus_.size()];
-  }
-  void work(int t) {
-    const PinnedToCpu pin(cpu_for(t));
-    std::uint64_t seen = 0;
-    for (;;) {
-      std::uint64_t round;
-      while ((round = round_.load(std::memory_order_acquire)) == seen) {
-        if (stop_.load(std::memory_order_acquire)) return;
-        relax();
-      }
-      seen = round;
-      job_(t);
-      done_.fetch_add(1, std::memory_order_release);
-    }
-  }
-
-  std::function<void(int)> job_;
-  std::atomic<std::uint64_t> round_{0};
-  std::atomic<int> done_{0};
-  std::atomic<bool> stop_{false};
-  std::vector<int> cpus_;              // read before the caller is pinned (threads inherit its set)
-  PinnedToCpu pin_caller_;             // the caller runs share 0 on the first CPU
-  std::vector<std::jthread> workers_;  // last: they start after everything else exists
-};
-
 // Splits the arrays between `threads` threads; each makes `passes` passes over its own contiguous
 // share per round. Shares are whole cache lines (8 doubles), so each starts line-aligned; the last
-// share takes the remainder. round() returns the total of the read sums (0 for the other kinds).
+// share takes the remainder. The threads are a dp::ThreadTeam: pinned, one per CPU, spinning
+// between rounds (core/thread_team.hpp says why). round() returns the total of the read sums (0 for the other kinds).
 // For small working sets a round is many passes, so that starting it is a small cost.
 class SharedPasses {
  public:
@@ -322,7 +217,7 @@ class SharedPasses {
   int threads_;
   std::size_t passes_;
   std::vector<double> sums_;
-  Team team_;  // last: its workers may call share() as soon as it exists
+  dp::ThreadTeam team_;  // last: its workers may call share() as soon as it exists
 };
 
 // ---------------------------------------------------------------- reference and check ---------
