@@ -10,8 +10,7 @@
 //   NodeId, Shape, Node
 //   Graph                 builder methods (input, constant, linear, relu, ...), raw add_node and
 //                         set_input for tests and tools, outputs, describe()
-//   validate()            dangling inputs, wrong arity, cycles, shape mismatches -> dp::Error that
-//                         names the node; returns the inferred shape of every node
+// (validate(), which checks a graph and infers its shapes, is in schedule.hpp: it needs the order.)
 //
 // Conventions: tensors are 2-D (rows x cols), a batch is rows. linear(x, W, b) is x · Wᵀ + b with
 // W N x K and b 1 x N both constants (weights are data the graph owns). softmax is per row.
@@ -90,11 +89,5 @@ class Graph {
   std::vector<Node> nodes_;
   std::vector<NodeId> outputs_;
 };
-
-// Checks everything the outputs depend on and infers shapes. Throws dp::Error naming the first
-// offending node: an input id that names no node (dangling), a wrong number of inputs, a cycle
-// (with the nodes on it), a shape mismatch (with both shapes and what would fit), linear weights
-// that are not constants, or a graph without outputs. Returns one Shape per node.
-std::vector<Shape> validate(const Graph& graph);
 
 }  // namespace dp::graph
