@@ -41,6 +41,22 @@ std::size_t op_arity(OpKind op) {
   return 0;
 }
 
+bool is_row_wise(OpKind op) {
+  switch (op) {
+    case OpKind::linear:
+    case OpKind::linear_relu:
+    case OpKind::linear_relu_softmax:
+    case OpKind::relu:
+    case OpKind::softmax:
+    case OpKind::add:
+    case OpKind::sub: return true;
+    case OpKind::input:
+    case OpKind::constant:
+    case OpKind::sum: return false;  // sum: every row feeds its one element
+  }
+  return false;
+}
+
 std::string Shape::str() const { return fmt::format("{}x{}", rows, cols); }
 
 // --- building -----------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
 // runners.hpp runs it.
 //
 // Index
-//   OpKind, op_name()     input, constant, linear, relu, softmax, add, sub, sum (+ the fused ones)
+//   OpKind, op_name(), op_arity(), is_row_wise()
+//                         input, constant, linear, relu, softmax, add, sub, sum (+ the fused ones)
 //   NodeId, Shape, Node
 //   Graph                 builder methods (input, constant, linear, relu, ...), raw add_node and
 //                         set_input for tests and tools, outputs, describe()
@@ -41,6 +42,8 @@ enum class OpKind {
 };
 const char* op_name(OpKind op);      // "linear_relu"
 std::size_t op_arity(OpKind op);     // inputs it takes
+bool is_row_wise(OpKind op);         // row i of its result reads only row i of its non-constant
+                                     // inputs: it can run on a slice of rows (threads, a chain)
 
 using NodeId = std::size_t;
 
