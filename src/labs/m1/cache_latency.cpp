@@ -35,7 +35,9 @@
 
 namespace {
 
-// ---------------------------------------------------------------- the variant -----------------
+// ---------------------------------------------------------------------------------------------
+// The variant
+// ---------------------------------------------------------------------------------------------
 
 // One step is one load whose address is the value of the previous load. `noinline` keeps the loop
 // the same wherever it is called from; the loop counter runs beside the chain, off its critical path.
@@ -63,7 +65,9 @@ void link_slots(std::byte* base, std::size_t stride, const std::vector<std::uint
     *reinterpret_cast<const void**>(base + i * stride) = base + next[i] * stride;
 }
 
-// ---------------------------------------------------------------- the check -------------------
+// ---------------------------------------------------------------------------------------------
+// The check
+// ---------------------------------------------------------------------------------------------
 
 // The reference walk: follow the buffer one step at a time from slot 0, mark every slot seen, and
 // compare each address with the one the index array says. The chase is right when it comes back to
@@ -87,7 +91,9 @@ std::string check_cycle(const std::byte* base, std::size_t stride,
   return {};
 }
 
-// ---------------------------------------------------------------- pages -----------------------
+// ---------------------------------------------------------------------------------------------
+// Pages
+// ---------------------------------------------------------------------------------------------
 
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
@@ -157,7 +163,9 @@ class PageBuffer {
   bool advised_ = false;
 };
 
-// ---------------------------------------------------------------- finding the steps -----------
+// ---------------------------------------------------------------------------------------------
+// Finding the steps
+// ---------------------------------------------------------------------------------------------
 
 struct Plateau {
   std::size_t first = 0, last = 0;  // indices into the sweep
@@ -249,7 +257,9 @@ std::string approx_bytes(double bytes) {
   return fmt::format("{:.{}f} {}", bytes, bytes >= 100 ? 0 : bytes >= 10 ? 1 : 2, units[u]);
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 // Working sets from 4 KiB to max_bytes, `per_doubling` points per doubling, whole cache lines.
 std::vector<std::size_t> working_sets(std::size_t max_bytes, int per_doubling, std::size_t line) {

@@ -33,7 +33,9 @@ using namespace dp::gpu;
 
 constexpr std::uint32_t kSlots = 1024;  // independent counters; 64 uints each
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 // Submit each: a recorded one-dispatch command buffer, submitted and waited for N times.
 void submit_each(Sequence& one, std::uint32_t n) {
@@ -59,7 +61,9 @@ void rerecord_and_submit(Sequence& seq, const Kernel& bump, Buffer& counts, std:
   seq.run();
 }
 
-// ---------------------------------------------------------------- reference + check -----------
+// ---------------------------------------------------------------------------------------------
+// Reference and check
+// ---------------------------------------------------------------------------------------------
 
 // The counters after one run of N dispatches, computed on the CPU.
 std::vector<std::uint32_t> expected_counts(std::uint32_t n, bool chained) {
@@ -69,7 +73,9 @@ std::vector<std::uint32_t> expected_counts(std::uint32_t n, bool chained) {
   return c;
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 void run(dp::LabContext& ctx) {
   auto device_owner = open_lab_device(ctx, {.timestamps = true});

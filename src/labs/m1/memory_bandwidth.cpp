@@ -66,7 +66,9 @@
 
 namespace {
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 // 32 partial sums: one running sum would wait for each add to finish (3-4 cycles) and time the
 // adder instead of the memory. The compiler keeps the 32 sums in a few vector registers.
@@ -125,7 +127,9 @@ void copy_memcpy(std::span<double> dst, std::span<const double> src) {
 
 void fill_memset(std::span<double> a, unsigned char byte) { std::memset(a.data(), byte, a.size_bytes()); }
 
-// ---------------------------------------------------------------- variants as data ------------
+// ---------------------------------------------------------------------------------------------
+// Variants as data
+// ---------------------------------------------------------------------------------------------
 
 enum class Kind { read, write, copy, copy_nt, triad, memcpy, memset };
 
@@ -220,7 +224,9 @@ class SharedPasses {
   dp::ThreadTeam team_;  // last: its workers may call share() as soon as it exists
 };
 
-// ---------------------------------------------------------------- reference and check ---------
+// ---------------------------------------------------------------------------------------------
+// Reference and check
+// ---------------------------------------------------------------------------------------------
 
 // An array of n doubles that starts `offset` bytes after a page boundary (offset: a multiple of
 // 64, so it starts on a cache line; std::vector only promises 16 bytes). Giving each array its own
@@ -296,7 +302,9 @@ void check_variant(dp::LabContext& ctx, const Variant& variant, int threads, std
   ctx.result.add_check(name, r.passed, r.detail);
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 std::string series_name(const Variant& v, int threads) {
   return threads == 1 ? v.name : fmt::format("{}-{}t", v.name, threads);

@@ -43,7 +43,9 @@ namespace {
 
 using Element = int;
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 // Fill: the same n values, appended one by one. Each takes an allocator so that the counting run
 // below uses exactly this code.
@@ -144,7 +146,9 @@ const char* standard_library() {
 #endif
 }
 
-// ---------------------------------------------------------------- building inputs -------------
+// ---------------------------------------------------------------------------------------------
+// Building inputs
+// ---------------------------------------------------------------------------------------------
 
 // A list holding `values` in order, whose nodes were allocated in a random order: allocate them
 // shuffled, then splice them into value order. Splicing relinks nodes; it never moves them.
@@ -160,7 +164,9 @@ std::list<Element> scattered_list(std::span<const Element> values, std::mt19937_
   return list;
 }
 
-// ---------------------------------------------------------------- reference and check ---------
+// ---------------------------------------------------------------------------------------------
+// Reference and check
+// ---------------------------------------------------------------------------------------------
 
 // Middle inserts the plainest way: shift the back half up one slot by hand, then write.
 std::vector<Element> reference_middle_inserts(std::span<const Element> base, std::span<const Element> values) {
@@ -214,7 +220,9 @@ class Checks {
   bool failed_ = false;
 };
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 std::vector<std::size_t> sweep(std::size_t first, std::size_t last, std::size_t factor, bool quick) {
   if (quick) return first < last ? std::vector<std::size_t>{first, last} : std::vector<std::size_t>{last};

@@ -35,7 +35,9 @@ namespace {
 using namespace dp::gpu;
 using Histogram = std::array<std::uint32_t, 256>;
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 struct GpuVariant {
   std::string name;
@@ -61,7 +63,9 @@ void cpu_histogram(const std::uint8_t* bytes, std::size_t n, Histogram& h) {
   for (std::size_t i = 0; i < n; ++i) ++h[bytes[i]];
 }
 
-// ---------------------------------------------------------------- inputs + reference ----------
+// ---------------------------------------------------------------------------------------------
+// Inputs and reference
+// ---------------------------------------------------------------------------------------------
 
 std::vector<std::uint8_t> make_input(std::size_t n, bool skewed, std::mt19937& rng) {
   std::vector<std::uint8_t> bytes(n);
@@ -77,7 +81,9 @@ Histogram reference_histogram(const std::vector<std::uint8_t>& bytes) {
   return h;
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 void run(dp::LabContext& ctx) {
   auto device_owner = open_lab_device(ctx, {.timestamps = true});

@@ -40,7 +40,10 @@ namespace {
 using namespace dp::gpu;
 using Defines = std::vector<std::pair<std::string, std::string>>;
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
+
 // Each variant is a shader plus its launch shape. Tile shapes are #defines, so one shader file
 // serves several configurations (and the compiler sees constants it can unroll).
 
@@ -131,7 +134,9 @@ std::optional<Variant> coopmat_variant(const Device& device, std::string& why_no
   return v;
 }
 
-// ---------------------------------------------------------------- reference + check -----------
+// ---------------------------------------------------------------------------------------------
+// Reference and check
+// ---------------------------------------------------------------------------------------------
 
 // Rows `rows` of A * B in double precision: the simplest thing that can be right.
 std::vector<double> reference_rows(const std::vector<float>& a, const std::vector<float>& b, std::size_t n,
@@ -145,7 +150,9 @@ std::vector<double> reference_rows(const std::vector<float>& a, const std::vecto
   return c;
 }
 
-// ---------------------------------------------------------------- device peak -----------------
+// ---------------------------------------------------------------------------------------------
+// Device peak
+// ---------------------------------------------------------------------------------------------
 
 // Known datasheet peaks for data-centre GPUs we have measured on; a CPU estimate for lavapipe.
 dp::PeakFlops device_peak(const DeviceReport& r, const dp::MachineInfo& machine, double override_gflops) {
@@ -156,7 +163,9 @@ dp::PeakFlops device_peak(const DeviceReport& r, const dp::MachineInfo& machine,
   return {0, 0, "unknown for this device; give --param peak-gflops=..."};
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 struct Shape {
   std::uint32_t M, N, K;

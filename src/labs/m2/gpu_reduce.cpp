@@ -35,7 +35,9 @@ using namespace dp::gpu;
 
 constexpr std::uint32_t kThreads = 256;
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 float cpu_sum(const float* x, std::size_t n) {
   float s[8] = {};  // 8 independent sums: the additions can overlap in the pipeline and SIMD lanes
@@ -77,7 +79,9 @@ void record(Sequence& seq, const GpuVariant& v, const Kernel& k, Buffer& x, Buff
   seq.dispatch(k, {partials, out}, {1}, groups);          // pass 2: one workgroup sums them
 }
 
-// ---------------------------------------------------------------- reference -------------------
+// ---------------------------------------------------------------------------------------------
+// Reference
+// ---------------------------------------------------------------------------------------------
 
 struct Reference {
   double sum = 0, sum_abs = 0;
@@ -89,7 +93,9 @@ Reference reference_sum(const std::vector<float>& x, std::size_t n) {
   return r;
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 void run(dp::LabContext& ctx) {
   auto device_owner = open_lab_device(ctx, {.timestamps = true});
