@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/portability.hpp"
+
 namespace dp {
 
 // glibc (64-bit): a block of `bytes` costs bytes + 8 (its size field), rounded up to 16, at
@@ -32,17 +34,7 @@ constexpr std::uint64_t heap_block_bytes(std::uint64_t bytes) {
 }
 
 // Is glibc's malloc the one running? Not under AddressSanitizer, whose allocator replaces it.
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kGlibcMalloc = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool kGlibcMalloc = false;
-#else
-inline constexpr bool kGlibcMalloc = true;
-#endif
-#else
-inline constexpr bool kGlibcMalloc = true;
-#endif
+inline constexpr bool kGlibcMalloc = !kAddressSanitizer;
 
 // glibc's own size of the live heap block at `p`: malloc_usable_size plus the 8-byte size field.
 // Meaningful only where kGlibcMalloc holds.

@@ -42,27 +42,8 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/portability.hpp"  // DP_PLAIN_LOOP: the loops stay loops; DP_SANITIZED
 #include "core/thread_team.hpp"
-
-// GCC and Clang recognise `for (i) a[i] = b[i]` and call memcpy instead (memset for fills). The
-// plain loops are the lesson, so these functions ask the compiler to leave them as loops.
-#if defined(__clang__)
-#define DP_PLAIN_LOOP __attribute__((noinline, no_builtin))
-#elif defined(__GNUC__)
-#define DP_PLAIN_LOOP __attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
-#else
-#define DP_PLAIN_LOOP
-#endif
-
-// Sanitizer builds run these loops tens of times slower and their timings mean nothing, so there
-// a quick run stops at a small working set (the checks are the same).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define DP_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define DP_SANITIZED 1
-#endif
-#endif
 
 namespace {
 
