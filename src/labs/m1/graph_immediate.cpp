@@ -31,11 +31,11 @@
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "gpu/gpu.hpp"
-#include "labs/gpu_lab.hpp"
 #include "graph/gpu_runner.hpp"
 #include "graph/mlp.hpp"
 #include "graph/mode_check.hpp"
 #include "graph/runner.hpp"
+#include "labs/gpu_lab.hpp"
 #include "tensor/reference.hpp"
 
 namespace {
