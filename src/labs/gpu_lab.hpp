@@ -13,6 +13,10 @@
 
 namespace dp::gpu {
 
+// LabInfo::requires_gpu for a lab that runs on any Vulkan device, the CPU's included.
+inline constexpr const char* kAnyVulkanDevice =
+    "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)";
+
 struct LabDeviceNeeds {
   bool timestamps = false;  // the lab reads GPU timestamps: a device without them is Unavailable
 };

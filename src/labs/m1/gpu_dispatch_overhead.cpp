@@ -165,7 +165,7 @@ DP_REGISTER_LAB({
              .question = "Why does a GPU program want few, big submissions?",
              .guide_page = "m1/gpu-dispatch-overhead.md",
              .source = "src/labs/m1/gpu_dispatch_overhead.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("max-dispatches", "largest number of dispatches per run", 10000, 100, 1,
                                       100000)},
     .run = run,

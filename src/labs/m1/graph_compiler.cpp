@@ -201,7 +201,7 @@ DP_REGISTER_LAB({
                          "kernel buy?",
              .guide_page = "m1/graph-compiler.md",
              .source = "src/labs/m1/graph_compiler.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("width", "layer width (batch = width)", 32, 16, 1, 1024),
                dp::ParamSpec::integer("max-depth", "depths 1, 2, 4, ... up to this", 64, 4, 1, 1024),
                dp::ParamSpec::choice("show-kernels", "print the generated GLSL of every kernel", {"off", "on"}, "off")},

@@ -231,7 +231,7 @@ DP_REGISTER_LAB({
              .question = "Where does the time go when a GPU runs a network one op at a time?",
              .guide_page = "m1/graph-immediate.md",
              .source = "src/labs/m1/graph_immediate.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("depth", "linear+relu layers", 16, 2, 1, 256),
                dp::ParamSpec::integer("max-width", "widths 4, 8, ... up to this", 256, 16, 4, 4096),
                dp::ParamSpec::real("gpu-budget", "seconds one pass may take before a series stops growing", 3.0,

@@ -192,7 +192,7 @@ DP_REGISTER_LAB({
              .question = "Why do image filters on the GPU pad their input and tile it through shared memory?",
              .guide_page = "m2/gpu-conv.md",
              .source = "src/labs/m2/gpu_conv.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("k", "filter size (odd)", 5, 5, 1, 15),
                dp::ParamSpec::integer("max-side", "largest image side, a multiple of 16 (0 = 4096 on a GPU, 1024 "
                                                   "on a CPU device)", 0, 0, 0, 16384)},

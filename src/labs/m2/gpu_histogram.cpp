@@ -188,7 +188,7 @@ DP_REGISTER_LAB({
              .question = "What do thousands of threads do when they all want to increment one counter?",
              .guide_page = "m2/gpu-histogram.md",
              .source = "src/labs/m2/gpu_histogram.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("max-n", "largest input in bytes, a multiple of 1024", 1 << 26, 1 << 16, 1024,
                                       1LL << 31)},
     .run = run,

@@ -193,7 +193,7 @@ DP_REGISTER_LAB({
              .question = "How do thousands of GPU threads add up one number?",
              .guide_page = "m2/gpu-reduce.md",
              .source = "src/labs/m2/gpu_reduce.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("max-n", "largest number of floats to sum", 100'000'000, 100'000, 10'000,
                                       1'000'000'000)},
     .run = run,
