@@ -35,6 +35,7 @@
 #include <fmt/format.h>
 
 #include "core/check.hpp"
+#include "core/check_tally.hpp"
 #include "core/counting_allocator.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
@@ -182,44 +183,6 @@ std::vector<Element> reference_middle_inserts(std::span<const Element> base, std
   return a;
 }
 
-// Collects one check per name over every size, so the report reads "vector-push holds the input:
-// all 7 sizes" rather than seven lines; keeps the first failure's detail.
-class Checks {
- public:
-  // Same elements as `want`, in the same order.
-  template <class Container>
-  void same(const std::string& name, std::size_t n, const Container& got, std::span<const Element> want) {
-    const std::vector<Element> flat(got.begin(), got.end());
-    const dp::CompareResult r = dp::compare(std::span<const Element>(flat), want);
-    record(name, n, r.passed, r.detail);
-  }
-  void record(const std::string& name, std::size_t n, bool passed, const std::string& detail) {
-    auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.name == name; });
-    if (it == entries_.end()) it = entries_.insert(entries_.end(), Entry{name, {}, true, {}});
-    it->sizes.push_back(n);
-    if (!passed && it->passed) it->passed = false, it->detail = fmt::format("n={}: {}", n, detail);
-    failed_ = failed_ || !passed;
-  }
-  bool failed() const { return failed_; }
-  void report(dp::Result& result) const {
-    for (const Entry& e : entries_) {
-      std::string sizes;
-      for (std::size_t n : e.sizes) sizes += fmt::format("{}{}", sizes.empty() ? "" : ", ", n);
-      result.add_check(e.name, e.passed, e.passed ? fmt::format("equal to the reference at n = {}", sizes) : e.detail);
-    }
-  }
-
- private:
-  struct Entry {
-    std::string name;
-    std::vector<std::size_t> sizes;
-    bool passed = true;
-    std::string detail;
-  };
-  std::vector<Entry> entries_;
-  bool failed_ = false;
-};
-
 // ---------------------------------------------------------------------------------------------
 // The run
 // ---------------------------------------------------------------------------------------------
@@ -322,7 +285,7 @@ void run(dp::LabContext& ctx) {
   const auto max_insert_n = static_cast<std::size_t>(ctx.params.integer("max-insert-n"));
   const auto inserts = static_cast<std::size_t>(ctx.params.integer("inserts"));
   std::mt19937_64 rng(std::random_device{}());
-  Checks checks;
+  dp::CheckTally checks;  // one check per name over every size
 
   // --- fill: check each variant's contents, then time it ---
   const auto fill_sizes = sweep(ctx.quick ? 4096 : 1024, max_n, 4, ctx.quick);
