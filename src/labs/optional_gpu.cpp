@@ -20,19 +20,19 @@ void OptionalGpu::add_validation_check(LabContext& ctx) const {
 }
 
 OptionalGpu open_optional_gpu(LabContext& ctx) {
-  OptionalGpu gpu;
+  OptionalGpu opened;
 #if defined(DP_HAVE_GPU)
   try {
-    gpu.device = gpu::open_lab_device(ctx);
-    gpu.kernels = std::make_shared<graph::KernelCache>(*gpu.device);
+    opened.device = gpu::open_lab_device(ctx);
+    opened.kernels = std::make_shared<graph::KernelCache>(*opened.device);
   } catch (const Error& e) {
-    gpu = {};
+    opened = {};
     ctx.result.notes.push_back(fmt::format("GPU modes skipped: {}", e.what()));
   }
 #else
   ctx.result.notes.push_back("GPU modes skipped: this build has no Vulkan layer (libvulkan-dev, libshaderc-dev).");
 #endif
-  return gpu;
+  return opened;
 }
 
 }  // namespace dp
