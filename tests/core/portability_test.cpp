@@ -22,7 +22,9 @@ TEST(Portability, APlainLoopStillComputesItsResult) {
 }
 
 TEST(Portability, SanitizerFlagsAgree) {
-  if (kAddressSanitizer) EXPECT_TRUE(kSanitized);
+  if (kAddressSanitizer) {
+    EXPECT_TRUE(kSanitized);
+  }
 #if defined(DP_SANITIZED)
   EXPECT_TRUE(kSanitized);
 #else
