@@ -1,6 +1,5 @@
 // dontpanic doctor — is this machine ready for the labs, and what will limit its numbers?
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -11,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/history.hpp"
 #include "core/machine.hpp"
+#include "core/peak.hpp"
 #include "core/process.hpp"
 #include "core/table.hpp"
 
@@ -30,14 +30,10 @@ struct Item {
   bool required = false;
 };
 
-// The current clock of CPU 0 as the kernel reports it (may be absent in virtual machines).
+// The current clock of the fastest CPU as the kernel reports it (may be absent in virtual machines).
 std::string cpu_mhz() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("cpu MHz", 0) == 0)
-      return fmt::format(", {:.0f} MHz now", std::strtod(line.c_str() + line.find(':') + 1, nullptr));
-  return "";
+  const double mhz = cpu_mhz_now();
+  return mhz > 0 ? fmt::format(", {:.0f} MHz now", mhz) : "";
 }
 
 std::string cache_summary(const MachineInfo& m) {

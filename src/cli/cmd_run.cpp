@@ -57,6 +57,7 @@ RunOptions make_options(const RunCliOptions& o) {
   options.json_path = o.json;
   options.out_dir = o.out;
   options.plot = parse_plot_mode(o.plot);
+  options.gpu = o.gpu;
   return options;
 }
 
@@ -83,7 +84,6 @@ int run(const RunCliOptions& o) {
   if (o.show_kernels) check_show_kernels(labs);
   const RunOptions options = make_options(o);
   validate_run(labs, options);  // every lab's parameters and the output paths, before measuring
-  if (!o.gpu.empty()) setenv("DONTPANIC_GPU", o.gpu.c_str(), 1);
 
   const auto reports = run_labs(labs, options, std::cout, std::cerr);
   const int code = exit_code_for(reports);

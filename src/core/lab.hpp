@@ -11,7 +11,7 @@
 // Index
 //   LabInfo       id, title, module, level, tracks, question, guide page, source file
 //   LabContext    what run() receives: params, quick flag, measure config, the Result to fill,
-//                 the quick run's time budget (see core/sweep.hpp)
+//                 the GPU choice, the quick run's time budget (see core/sweep.hpp)
 //   LabDef        info + params + run
 //   registry()    every registered lab; find_lab(), nearest_lab_id()
 #pragma once
@@ -54,6 +54,8 @@ struct LabContext {
   const MachineInfo& machine;
   Result& result;
   std::ostream& log;                // progress lines ("working set 4 KiB ...") go here
+  std::string gpu = {};             // --gpu: a Vulkan device index or name part; empty:
+                                    // $DONTPANIC_GPU, then the best device (labs/gpu_lab.hpp)
   double time_budget_seconds = 0;   // quick runs aim to end within this (0: no limit, full runs);
                                     // dp::Sweep stops a quick sweep early to keep it
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

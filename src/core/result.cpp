@@ -1,6 +1,7 @@
 #include "core/result.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -38,6 +39,30 @@ const Series* Result::find_series(const std::string& variant) const {
   for (const auto& s : series)
     if (s.variant == variant) return &s;
   return nullptr;
+}
+
+const Point* Series::at(double x) const {
+  for (const auto& p : points)
+    if (p.x == x) return &p;
+  return nullptr;
+}
+
+const Point* Series::nearest(double x) const {
+  const auto distance = [x](const Point& p) { return std::abs(std::log(p.x / x)); };
+  const Point* best = nullptr;
+  for (const auto& p : points)
+    if (best == nullptr || distance(p) < distance(*best)) best = &p;
+  return best;
+}
+
+const Point* Result::point_at(const std::string& variant, double x) const {
+  const Series* s = find_series(variant);
+  return s ? s->at(x) : nullptr;
+}
+
+const Point* Result::nearest_point(const std::string& variant, double x) const {
+  const Series* s = find_series(variant);
+  return s ? s->nearest(x) : nullptr;
 }
 
 std::string now_iso8601() {

@@ -31,6 +31,10 @@ struct Series {
   std::string x;         // what x means, e.g. "bytes"
   std::string time_per;  // what median_ns is per, e.g. "element" ("" = per iteration)
   std::vector<Point> points;
+
+  const Point* at(double x) const;       // the point measured at exactly x; nullptr if none
+  const Point* nearest(double x) const;  // the point nearest x on a log scale (x > 0); nullptr
+                                         // if the series is empty
 };
 
 struct Check {
@@ -84,6 +88,9 @@ struct Result {
   Check& add_check(std::string name, bool passed, std::string detail);
   bool all_checks_passed() const;
   const Series* find_series(const std::string& variant) const;
+  // Series::at and Series::nearest of the series `variant`; nullptr without that series.
+  const Point* point_at(const std::string& variant, double x) const;
+  const Point* nearest_point(const std::string& variant, double x) const;
 };
 
 void to_json(nlohmann::json& j, const Result& r);

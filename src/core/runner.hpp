@@ -23,6 +23,7 @@ struct RunOptions {
   std::string out_dir = "results";       // SVG plots (and the default JSON) go here
   PlotMode plot = PlotMode::svg;
   bool record_history = true;
+  std::string gpu;                       // --gpu NAME|INDEX; empty: $DONTPANIC_GPU, then the best
 };
 
 struct RunOutcome {

@@ -1,4 +1,5 @@
-// buffer.cpp — allocating buffers and moving bytes between host and GPU.
+// buffer.cpp — allocating buffers and their staging mirrors. (The blocking upload/download are
+// one-copy Sequences: they live beside Sequence, in sequence.cpp.)
 #include "gpu/buffer.hpp"
 
 #include <utility>
@@ -8,7 +9,6 @@
 #include "core/error.hpp"
 #include "core/machine.hpp"
 #include "gpu/device.hpp"
-#include "gpu/sequence.hpp"
 #include "gpu/vk_error.hpp"
 
 namespace dp::gpu {
@@ -109,37 +109,6 @@ std::span<std::byte> Buffer::staging() {
 VkBuffer Buffer::staging_handle() {
   staging();
   return memory_ == Memory::host ? buffer_ : staging_buffer_;
-}
-
-namespace {
-void check_range(std::size_t offset, std::size_t n, std::size_t bytes, const char* what) {
-  if (offset > bytes || n > bytes - offset)
-    throw Error(fmt::format("{} of {} bytes at offset {} runs past the end of a {}-byte buffer; "
-                            "transfer at most {} bytes there", what, n, offset, bytes,
-                            offset > bytes ? 0 : bytes - offset));
-}
-}  // namespace
-
-void Buffer::upload_bytes(std::span<const std::byte> data, std::size_t offset) {
-  check_range(offset, data.size(), bytes_, "an upload");
-  if (data.empty()) return;
-  std::memcpy(staging().data() + offset, data.data(), data.size());
-  if (memory_ == Memory::host) return;
-  Sequence seq(*device_);
-  seq.begin().copy(staging_buffer_, buffer_, data.size(), offset, offset).end();
-  seq.run();
-}
-
-void Buffer::download_bytes(std::span<std::byte> data, std::size_t offset) {
-  check_range(offset, data.size(), bytes_, "a download");
-  if (data.empty()) return;
-  auto host = staging();
-  if (memory_ == Memory::device) {
-    Sequence seq(*device_);
-    seq.begin().copy(buffer_, staging_buffer_, data.size(), offset, offset).end();
-    seq.run();
-  }
-  std::memcpy(data.data(), host.data() + offset, data.size());
 }
 
 }  // namespace dp::gpu

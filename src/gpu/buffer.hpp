@@ -52,7 +52,8 @@ class Buffer {
   bool has_staging() const { return staging_buffer_ != VK_NULL_HANDLE || memory_ == Memory::host; }
   VkBuffer staging_handle();  // the VkBuffer behind staging() (the buffer itself for Memory::host)
 
-  // Blocking transfers of `data` to/from byte `offset`. Throw dp::Error if out of range.
+  // Blocking transfers of `data` to/from byte `offset`. Throw dp::Error if out of range. Each is
+  // a one-copy Sequence, submitted and waited for (defined beside Sequence, in sequence.cpp).
   void upload_bytes(std::span<const std::byte> data, std::size_t offset = 0);
   void download_bytes(std::span<std::byte> data, std::size_t offset = 0);
 

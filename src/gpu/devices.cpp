@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/portability.hpp"
 #include "gpu/physical_device.hpp"
 #include "gpu/vk_error.hpp"
 
@@ -27,7 +28,7 @@ bool has_extension(VkPhysicalDevice device, const char* name) {
 }
 
 void keep_cpu_driver_loaded_under_sanitizers() {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(DP_ASAN)  // core/portability.hpp
   static void* const lavapipe = dlopen("libvulkan_lvp.so", RTLD_NOW | RTLD_NODELETE);
   (void)lavapipe;
 #endif

@@ -7,9 +7,10 @@
 //   choose_device()  the index Device() would open: DONTPANIC_GPU, else discrete > integrated > cpu
 //   to_gpu_info(), to_json(), describe()   for results, `doctor --json` and `doctor`
 //
-// Choosing: the environment variable DONTPANIC_GPU (set by `dontpanic run --gpu`) is either an
-// index into list_devices() ("1") or a case-insensitive part of the device name ("nvidia",
-// "llvmpipe"). Without it the first discrete GPU wins, then integrated, virtual, then a CPU
+// Choosing: a selector (`dontpanic run --gpu`, which labs pass on as DeviceOptions::selector; or,
+// when that is empty, the environment variable DONTPANIC_GPU) is either an index into
+// list_devices() ("1") or a case-insensitive part of the device name ("nvidia", "llvmpipe").
+// Without one the first discrete GPU wins, then integrated, virtual, then a CPU
 // implementation such as lavapipe ("llvmpipe" in the name).
 #pragma once
 

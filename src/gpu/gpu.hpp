@@ -13,6 +13,8 @@
 //   seq.run();                                                // submit + wait on the fence
 //   std::vector<float> z = c.download_vector<float>();
 //
+// (Labs open their device with labs/gpu_lab.hpp: open_lab_device(ctx, {.timestamps = true}).)
+//
 // Index (header: what it holds)
 //   devices.hpp          DeviceReport, list_devices() (never throws; for `dontpanic doctor`),
 //                        choose_device(), to_gpu_info(), describe()
@@ -28,7 +30,6 @@
 //   copy_stream.hpp      CopyStream: copies on the transfer queue while kernels run on the compute
 //                        queue, ordered by timeline semaphores (Device::transfer_queue())
 //   timing.hpp           gpu_time(): repeated runs -> Stats from timestamps
-//   lab_support.hpp      open_lab_device(ctx), add_validation_check(device, ctx), gpu_reps(ctx)
 //
 // Ownership: the Device owns the Vulkan instance and device; everything else refers to it and
 // must be destroyed first. Buffers and Kernels are movable, Sequences and Devices are not.
@@ -46,7 +47,6 @@
 #include "gpu/devices.hpp"
 #include "gpu/embedded_shaders.hpp"
 #include "gpu/kernel.hpp"
-#include "gpu/lab_support.hpp"
 #include "gpu/sequence.hpp"
 #include "gpu/shader_compiler.hpp"
 #include "gpu/timing.hpp"

@@ -2,6 +2,7 @@
 #include "gpu/sequence.hpp"
 
 #include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -270,6 +271,39 @@ double Sequence::gpu_ns(std::uint32_t from, std::uint32_t to) const {
                             "gpu_ns() after wait() with indices from timestamp()", from, to, ticks_.size()));
   const double ticks = static_cast<double>(static_cast<std::int64_t>(ticks_[to] - ticks_[from]));
   return ticks * device_->report().timestamp_period_ns;
+}
+
+// --- Buffer's blocking transfers: a one-copy sequence each, submitted and waited for --------
+
+namespace {
+void check_range(std::size_t offset, std::size_t n, std::size_t bytes, const char* what) {
+  if (offset > bytes || n > bytes - offset)
+    throw Error(fmt::format("{} of {} bytes at offset {} runs past the end of a {}-byte buffer; "
+                            "transfer at most {} bytes there", what, n, offset, bytes,
+                            offset > bytes ? 0 : bytes - offset));
+}
+}  // namespace
+
+void Buffer::upload_bytes(std::span<const std::byte> data, std::size_t offset) {
+  check_range(offset, data.size(), bytes_, "an upload");
+  if (data.empty()) return;
+  std::memcpy(staging().data() + offset, data.data(), data.size());
+  if (memory_ == Memory::host) return;
+  Sequence seq(*device_);
+  seq.begin().copy(staging_buffer_, buffer_, data.size(), offset, offset).end();
+  seq.run();
+}
+
+void Buffer::download_bytes(std::span<std::byte> data, std::size_t offset) {
+  check_range(offset, data.size(), bytes_, "a download");
+  if (data.empty()) return;
+  auto host = staging();
+  if (memory_ == Memory::device) {
+    Sequence seq(*device_);
+    seq.begin().copy(buffer_, staging_buffer_, data.size(), offset, offset).end();
+    seq.run();
+  }
+  std::memcpy(data.data(), host.data() + offset, data.size());
 }
 
 }  // namespace dp::gpu

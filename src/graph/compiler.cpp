@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -42,19 +43,6 @@ Instr instr(OpCode code, std::uint32_t in_width, std::uint32_t out_width, NodeId
   in.out_width = out_width;
   in.node = node;
   return in;
-}
-
-bool row_wise(OpKind op) {
-  switch (op) {
-    case OpKind::linear:
-    case OpKind::linear_relu:
-    case OpKind::linear_relu_softmax:
-    case OpKind::relu:
-    case OpKind::softmax:
-    case OpKind::add:
-    case OpKind::sub: return true;
-    default: return false;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,13 +312,16 @@ CompiledGraph compile_graph(const Graph& g, const CompileOptions& options) {
     return std::find(g.outputs().begin(), g.outputs().end(), id) != g.outputs().end();
   };
 
-  Chain* open = nullptr;  // the chain being extended, if any
+  // The chain being extended, if any, as an index: out.chains grows, and a pointer into it would
+  // dangle the moment a chain is added while one is open.
+  std::optional<std::size_t> open;
   auto close = [&] {
     if (!open) return;
-    const Instr last = open->code.back();  // a copy: push_back below may reallocate `code`
-    open->code.push_back(instr(OpCode::store, last.out_width, last.out_width, last.node));
-    open->output = last.node;
-    open = nullptr;
+    Chain& c = out.chains[*open];
+    const Instr last = c.code.back();  // a copy: push_back below may reallocate `code`
+    c.code.push_back(instr(OpCode::store, last.out_width, last.out_width, last.node));
+    c.output = last.node;
+    open.reset();
   };
   auto operand_binding = [&](Chain& c, NodeId id) {
     auto it = std::find(c.operands.begin(), c.operands.end(), id);
@@ -342,7 +333,7 @@ CompiledGraph compile_graph(const Graph& g, const CompileOptions& options) {
   };
 
   for (const Step& step : plan.steps) {
-    if (!row_wise(step.op)) {  // SUM: a chain of its own
+    if (!is_row_wise(step.op)) {  // SUM: a chain of its own
       close();
       Chain c;
       c.input = step.inputs[0];
@@ -359,7 +350,7 @@ CompiledGraph compile_graph(const Graph& g, const CompileOptions& options) {
     NodeId data = step.inputs[0];
     bool extend = false;
     if (open) {
-      const NodeId tail = open->code.back().node;
+      const NodeId tail = out.chains[*open].code.back().node;
       const bool private_tail = readers[tail] == 1 && !is_output(tail);
       const bool same_rows = plan.shapes[tail].rows == step.shape.rows;
       if (private_tail && same_rows) {
@@ -373,13 +364,14 @@ CompiledGraph compile_graph(const Graph& g, const CompileOptions& options) {
     if (!extend) {
       close();
       out.chains.emplace_back();
-      open = &out.chains.back();
-      open->input = data;
-      open->rows = step.shape.rows;
+      open = out.chains.size() - 1;
+      Chain& fresh = out.chains.back();
+      fresh.input = data;
+      fresh.rows = step.shape.rows;
       const auto w = static_cast<std::uint32_t>(plan.shapes[data].cols);
-      open->code.push_back(instr(OpCode::load, w, w, data));
+      fresh.code.push_back(instr(OpCode::load, w, w, data));
     }
-    Chain& c = *open;
+    Chain& c = out.chains[*open];
     const NodeId other = step.inputs.size() == 2 ? (step.inputs[0] == data ? step.inputs[1] : step.inputs[0])
                                                  : NodeId{0};
     const bool after_linear = c.code.back().code == OpCode::linear;

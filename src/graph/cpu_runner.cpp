@@ -173,20 +173,6 @@ class CpuImmediate final : public Runner {
 // cpu-fused: compiled once, rows split across threads once per pass
 // =================================================================================================
 
-bool is_row_wise(OpKind op) {
-  // Row i of the result depends only on row i of the (non-constant) inputs.
-  switch (op) {
-    case OpKind::linear:
-    case OpKind::linear_relu:
-    case OpKind::linear_relu_softmax:
-    case OpKind::relu:
-    case OpKind::softmax:
-    case OpKind::add:
-    case OpKind::sub: return true;
-    default: return false;
-  }
-}
-
 bool is_linear(OpKind op) {
   return op == OpKind::linear || op == OpKind::linear_relu || op == OpKind::linear_relu_softmax;
 }

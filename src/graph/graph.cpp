@@ -1,4 +1,4 @@
-// graph.cpp — building a graph and validating it.
+// graph.cpp — building and reading a graph (validate() sits beside the order it needs, in schedule.cpp).
 #include "graph/graph.hpp"
 
 #include <algorithm>
@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
-#include "graph/schedule.hpp"
 
 namespace dp::graph {
 
@@ -40,6 +39,22 @@ std::size_t op_arity(OpKind op) {
     case OpKind::linear_relu_softmax: return 3;
   }
   return 0;
+}
+
+bool is_row_wise(OpKind op) {
+  switch (op) {
+    case OpKind::linear:
+    case OpKind::linear_relu:
+    case OpKind::linear_relu_softmax:
+    case OpKind::relu:
+    case OpKind::softmax:
+    case OpKind::add:
+    case OpKind::sub: return true;
+    case OpKind::input:
+    case OpKind::constant:
+    case OpKind::sum: return false;  // sum: every row feeds its one element
+  }
+  return false;
 }
 
 std::string Shape::str() const { return fmt::format("{}x{}", rows, cols); }
@@ -128,77 +143,6 @@ std::vector<NodeId> Graph::inputs() const {
 std::string Graph::describe(NodeId id) const {
   if (id >= nodes_.size()) return fmt::format("node {} (no such node)", id);
   return fmt::format("'{}' (node {}, {})", nodes_[id].name, id, op_name(nodes_[id].op));
-}
-
-// --- validation ---------------------------------------------------------------------------------
-
-namespace {
-
-// Shape rules, one op at a time; `in` are the input shapes.
-Shape infer_shape(const Graph& g, NodeId id, const std::vector<Shape>& shapes) {
-  const Node& n = g.node(id);
-  auto in = [&](std::size_t slot) { return shapes[n.inputs[slot]]; };
-  auto fail = [&](const std::string& what) {
-    throw Error(fmt::format("graph: {}: {}", g.describe(id), what));
-  };
-  switch (n.op) {
-    case OpKind::input:
-    case OpKind::constant: return n.shape;
-    case OpKind::linear:
-    case OpKind::linear_relu:
-    case OpKind::linear_relu_softmax: {
-      const Shape x = in(0), w = in(1), b = in(2);
-      for (std::size_t slot : {1u, 2u})
-        if (g.node(n.inputs[slot]).op != OpKind::constant)
-          fail(fmt::format("its {} {} is not a constant; want weights and bias as constant nodes",
-                           slot == 1 ? "weight" : "bias", g.describe(n.inputs[slot])));
-      if (x.cols != w.cols)
-        fail(fmt::format("x is {} but W is {}; want W with x's {} columns (W is out x in)",
-                         x.str(), w.str(), x.cols));
-      if (b.rows != 1 || b.cols != w.rows)
-        fail(fmt::format("the bias is {} but W is {}; want a 1x{} bias", b.str(), w.str(),
-                         w.rows));
-      return {x.rows, w.rows};
-    }
-    case OpKind::relu:
-    case OpKind::softmax: return in(0);
-    case OpKind::add:
-    case OpKind::sub:
-      if (!(in(0) == in(1)))
-        fail(fmt::format("its inputs are {} and {}; want equal shapes", in(0).str(), in(1).str()));
-      return in(0);
-    case OpKind::sum: return {1, 1};
-  }
-  return {};
-}
-
-}  // namespace
-
-std::vector<Shape> validate(const Graph& g) {
-  if (g.outputs().empty())
-    throw Error("graph: no outputs; mark the result you want with mark_output()");
-  // 1. Structure: every input names a node, every op has its number of inputs.
-  for (NodeId id = 0; id < g.size(); ++id) {
-    const Node& n = g.node(id);
-    if (n.inputs.size() != op_arity(n.op))
-      throw Error(fmt::format("graph: {} has {} inputs; {} takes {}", g.describe(id),
-                              n.inputs.size(), op_name(n.op), op_arity(n.op)));
-    for (std::size_t slot = 0; slot < n.inputs.size(); ++slot)
-      if (n.inputs[slot] >= g.size())
-        throw Error(fmt::format("graph: {} input {} is dangling: it names node {}, but the graph "
-                                "has nodes 0..{}; connect it to an existing node",
-                                g.describe(id), slot, n.inputs[slot], g.size() - 1));
-    if (n.op == OpKind::constant && !n.value)
-      throw Error(fmt::format("graph: {} has no value; build constants with Graph::constant()",
-                              g.describe(id)));
-  }
-  // 2. Order: a topological order of every node exists only if there is no cycle; the
-  //    scheduler names the nodes on the cycle if there is one.
-  const std::vector<NodeId> order = topological_order(g, all_nodes(g));
-  // 3. Shapes, inputs first.
-  std::vector<Shape> shapes(g.size());
-  for (NodeId id : order) shapes[id] = infer_shape(g, id, shapes);
-  return shapes;
 }
 
 }  // namespace dp::graph

@@ -6,12 +6,12 @@
 // runners.hpp runs it.
 //
 // Index
-//   OpKind, op_name()     input, constant, linear, relu, softmax, add, sub, sum (+ the fused ones)
+//   OpKind, op_name(), op_arity(), is_row_wise()
+//                         input, constant, linear, relu, softmax, add, sub, sum (+ the fused ones)
 //   NodeId, Shape, Node
 //   Graph                 builder methods (input, constant, linear, relu, ...), raw add_node and
 //                         set_input for tests and tools, outputs, describe()
-//   validate()            dangling inputs, wrong arity, cycles, shape mismatches -> dp::Error that
-//                         names the node; returns the inferred shape of every node
+// (validate(), which checks a graph and infers its shapes, is in schedule.hpp: it needs the order.)
 //
 // Conventions: tensors are 2-D (rows x cols), a batch is rows. linear(x, W, b) is x · Wᵀ + b with
 // W N x K and b 1 x N both constants (weights are data the graph owns). softmax is per row.
@@ -42,6 +42,8 @@ enum class OpKind {
 };
 const char* op_name(OpKind op);      // "linear_relu"
 std::size_t op_arity(OpKind op);     // inputs it takes
+bool is_row_wise(OpKind op);         // row i of its result reads only row i of its non-constant
+                                     // inputs: it can run on a slice of rows (threads, a chain)
 
 using NodeId = std::size_t;
 
@@ -90,11 +92,5 @@ class Graph {
   std::vector<Node> nodes_;
   std::vector<NodeId> outputs_;
 };
-
-// Checks everything the outputs depend on and infers shapes. Throws dp::Error naming the first
-// offending node: an input id that names no node (dangling), a wrong number of inputs, a cycle
-// (with the nodes on it), a shape mismatch (with both shapes and what would fit), linear weights
-// that are not constants, or a graph without outputs. Returns one Shape per node.
-std::vector<Shape> validate(const Graph& graph);
 
 }  // namespace dp::graph

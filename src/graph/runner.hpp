@@ -18,6 +18,8 @@
 // Index
 //   Mode, mode_name(), parse_mode(), all_modes(), is_gpu_mode()
 //   Runner            run(inputs) then output(i); prepares what its mode prepares in its constructor
+//   GpuTarget         the device (and shared kernel cache) GPU modes run on; empty: CPU only
+//   make_runner()     any mode: the CPU ones here, the GPU ones through make_gpu_runner()
 //   make_cpu_runner() the two CPU modes
 #pragma once
 
@@ -31,7 +33,13 @@
 #include "graph/graph.hpp"
 #include "tensor/tensor.hpp"
 
+namespace dp::gpu {
+class Device;
+}  // namespace dp::gpu
+
 namespace dp::graph {
+
+class KernelCache;  // gpu_runner.hpp
 
 enum class Mode {
   cpu_immediate,
@@ -59,6 +67,19 @@ class Runner {
   virtual void run(std::span<const tensor::Tensor2D<float>> inputs) = 0;
   virtual const tensor::Tensor2D<float>& output(std::size_t i) const = 0;  // per Graph::outputs()
 };
+
+// Where the GPU modes run. Labs and tests fill it when they have opened a device; a build without
+// the Vulkan layer, or a machine without a device, leaves it empty.
+struct GpuTarget {
+  gpu::Device* device = nullptr;  // null: no GPU; a GPU mode is a dp::Error
+  KernelCache* cache = nullptr;   // pipelines shared by every runner (null: each runner its own)
+};
+
+// The runner for any mode: one call for every lab, whichever modes this build and machine have.
+// Keeps references to `graph` and the target's device: both must outlive it. Throws dp::Error for
+// an invalid graph, a GPU mode without a device (or without the GPU layer in this build), or a
+// graph the mode cannot run.
+std::unique_ptr<Runner> make_runner(const Graph& graph, Mode mode, const GpuTarget& gpu = {});
 
 // cpu-immediate or cpu-fused. The runner keeps a reference to `graph` (for constants): the graph
 // must outlive it. Throws dp::Error for an invalid graph (validate()) or a GPU mode.

@@ -14,7 +14,6 @@
 //   --param max-kib=65536                    largest working set (default: 4x the last-level cache,
 //                                            at most 256 MiB in quick mode, RAM/4 in full mode)
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <random>
@@ -31,7 +30,9 @@ namespace {
 
 using Element = std::uint32_t;
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 std::uint64_t sum_sequential(std::span<const Element> a) {
   std::uint64_t sum = 0;
@@ -55,14 +56,18 @@ std::uint64_t sum_random(std::span<const Element> a, std::span<const std::uint32
   return sum;
 }
 
-// ---------------------------------------------------------------- the reference ---------------
+// ---------------------------------------------------------------------------------------------
+// The reference
+// ---------------------------------------------------------------------------------------------
 
 // The simplest thing that can be right: add the elements up, one by one, in 64 bits.
 std::uint64_t reference_sum(std::span<const Element> a) {
   return std::accumulate(a.begin(), a.end(), std::uint64_t{0});
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 struct Variant {
   std::string name;
@@ -74,15 +79,6 @@ std::uint64_t run_variant(const Variant& v, std::span<const Element> a,
   if (v.stride == 0) return sum_random(a, order);
   if (v.stride == 1) return sum_sequential(a);
   return sum_strided(a, v.stride);
-}
-
-// The point nearest (on a log scale) to `bytes`, for the key figures.
-const dp::Point* nearest_point(const dp::Series* s, double bytes) {
-  if (s == nullptr) return nullptr;
-  const dp::Point* best = nullptr;
-  for (const auto& p : s->points)
-    if (!best || std::abs(std::log(p.x / bytes)) < std::abs(std::log(best->x / bytes))) best = &p;
-  return best;
 }
 
 void run(dp::LabContext& ctx) {
@@ -177,7 +173,7 @@ void run(dp::LabContext& ctx) {
   places.push_back({llc > 0 && largest >= 2 * llc ? "DRAM" : "largest set", largest});
   for (const char* variant : {"sequential", "random"}) {
     for (const auto& place : places) {
-      const dp::Point* p = nearest_point(ctx.result.find_series(variant), place.bytes);
+      const dp::Point* p = ctx.result.nearest_point(variant, place.bytes);
       if (p == nullptr) continue;
       ctx.result.headlines.push_back({fmt::format("{} {} ({})", variant, place.name, dp::format_bytes(static_cast<std::uint64_t>(p->x))),
                                       fmt::format("{:.2f} ns/element, {:.1f} GB/s", p->median_ns, p->throughput)});

@@ -25,8 +25,6 @@
 //   of the whole process, so every other lab would measure them too. Opened with RTLD_LOCAL their
 //   symbols stay out of the global lookup; we reach only their own API through dlsym, and a
 //   check below confirms that `malloc` still resolves to the C library afterwards.
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +43,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/private_library.hpp"
 #include "core/sweep.hpp"
 
 namespace {
@@ -217,39 +216,11 @@ void free_blocks(Allocator& a, std::vector<Block>& blocks) {
 // Loading mimalloc and jemalloc without letting them replace malloc
 // ---------------------------------------------------------------------------------------------
 
-// Opens a shared library with its symbols kept private (RTLD_LOCAL). On failure, says why and
-// what to do in `why_not`. The handle is never closed: an allocator keeps per-thread state and
-// fork handlers that must outlive every thread that used it; the process exit reclaims it.
-void* open_private(const char* soname, const char* variant, const char* debian_package,
-                   std::string& why_not) {
-  if (void* handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) return handle;
-  const std::string error = dlerror();
-  if (error.find("static TLS") != std::string::npos) {
-    why_not = fmt::format(
-        "{} skipped: {}. The library keeps its thread-local variables in glibc's static TLS "
-        "block, and a running program has only a small reserve left for libraries opened "
-        "later. Start the program with GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384 "
-        "to give it room.",
-        variant, error);
-  } else {
-    why_not = fmt::format("{} skipped: {} could not be loaded ({}); install the Debian package {}.",
-                          variant, soname, error, debian_package);
-  }
-  return nullptr;
-}
-
-template <typename Function>
-Function* find_symbol(void* handle, const char* name, std::string& why_not) {
-  void* address = dlsym(handle, name);
-  if (address == nullptr) why_not = fmt::format("symbol {} not found in the library", name);
-  return reinterpret_cast<Function*>(address);
-}
-
 std::optional<Mimalloc> load_mimalloc(std::string& why_not) {
-  void* lib = open_private("libmimalloc.so.2", "mimalloc", "libmimalloc2.0", why_not);
+  void* lib = dp::open_private_library("libmimalloc.so.2", "mimalloc", "libmimalloc2.0", why_not);
   if (lib == nullptr) return std::nullopt;
-  Mimalloc m{find_symbol<void*(std::size_t)>(lib, "mi_malloc", why_not),
-             find_symbol<void(void*)>(lib, "mi_free", why_not)};
+  Mimalloc m{dp::find_symbol<void*(std::size_t)>(lib, "mi_malloc", why_not),
+             dp::find_symbol<void(void*)>(lib, "mi_free", why_not)};
   if (m.mi_malloc == nullptr || m.mi_free == nullptr) {
     why_not = "mimalloc skipped: " + why_not;
     return std::nullopt;
@@ -258,24 +229,15 @@ std::optional<Mimalloc> load_mimalloc(std::string& why_not) {
 }
 
 std::optional<Jemalloc> load_jemalloc(std::string& why_not) {
-  void* lib = open_private("libjemalloc.so.2", "jemalloc", "libjemalloc2", why_not);
+  void* lib = dp::open_private_library("libjemalloc.so.2", "jemalloc", "libjemalloc2", why_not);
   if (lib == nullptr) return std::nullopt;
-  Jemalloc j{find_symbol<void*(std::size_t, int)>(lib, "mallocx", why_not),
-             find_symbol<void(void*, int)>(lib, "dallocx", why_not)};
+  Jemalloc j{dp::find_symbol<void*(std::size_t, int)>(lib, "mallocx", why_not),
+             dp::find_symbol<void(void*, int)>(lib, "dallocx", why_not)};
   if (j.mallocx == nullptr || j.dallocx == nullptr) {
     why_not = "jemalloc skipped: " + why_not;
     return std::nullopt;
   }
   return j;
-}
-
-// Which shared object the process-wide `malloc` comes from (libc.so.6 normally; the sanitizer
-// runtime in a sanitizer build). Must never be mimalloc or jemalloc.
-std::string where_malloc_comes_from() {
-  Dl_info info{};
-  void* address = dlsym(RTLD_DEFAULT, "malloc");
-  if (address == nullptr || dladdr(address, &info) == 0 || info.dli_fname == nullptr) return "?";
-  return info.dli_fname;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -426,7 +388,7 @@ void run(dp::LabContext& ctx) {
   for_each_variant(check_in, [&](const std::string& variant, auto& a, bool general) {
     check_allocator(ctx, variant, a, general, check_in, rng);
   });
-  const std::string malloc_home = where_malloc_comes_from();
+  const std::string malloc_home = dp::library_defining("malloc");  // must not be mimalloc or jemalloc
   const bool replaced = malloc_home.find("mimalloc") != std::string::npos ||
                         malloc_home.find("jemalloc") != std::string::npos;
   ctx.result.add_check("malloc is still the system's after loading mimalloc and jemalloc",

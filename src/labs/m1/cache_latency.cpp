@@ -15,16 +15,12 @@
 //
 // Series: base-pages (the system's normal pages, 4 KiB on x86) and, with huge-pages=on|both, huge-pages
 // (the same chase in a buffer the kernel was asked to back with 2 MiB transparent huge pages).
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
 #include <numeric>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -32,11 +28,14 @@
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/page_mapping.hpp"
 #include "core/sweep.hpp"
 
 namespace {
 
-// ---------------------------------------------------------------- the variant -----------------
+// ---------------------------------------------------------------------------------------------
+// The variant
+// ---------------------------------------------------------------------------------------------
 
 // One step is one load whose address is the value of the previous load. `noinline` keeps the loop
 // the same wherever it is called from; the loop counter runs beside the chain, off its critical path.
@@ -64,7 +63,9 @@ void link_slots(std::byte* base, std::size_t stride, const std::vector<std::uint
     *reinterpret_cast<const void**>(base + i * stride) = base + next[i] * stride;
 }
 
-// ---------------------------------------------------------------- the check -------------------
+// ---------------------------------------------------------------------------------------------
+// The check
+// ---------------------------------------------------------------------------------------------
 
 // The reference walk: follow the buffer one step at a time from slot 0, mark every slot seen, and
 // compare each address with the one the index array says. The chase is right when it comes back to
@@ -88,77 +89,9 @@ std::string check_cycle(const std::byte* base, std::size_t stride,
   return {};
 }
 
-// ---------------------------------------------------------------- pages -----------------------
-
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
-
-// What the kernel offers: /sys/kernel/mm/transparent_hugepage/enabled reads "always [madvise] never",
-// the bracketed word being the mode. Empty when the file is missing (no THP support).
-std::string thp_mode() {
-  std::ifstream file("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string text;
-  std::getline(file, text);
-  const auto open = text.find('['), close = text.find(']');
-  if (open == std::string::npos || close == std::string::npos || close < open) return {};
-  return text.substr(open + 1, close - open - 1);
-}
-
-// An anonymous mapping aligned to 2 MiB, so the kernel can back it with huge pages when asked
-// (madvise MADV_HUGEPAGE), or told not to (MADV_NOHUGEPAGE), whatever its default is.
-class PageBuffer {
- public:
-  PageBuffer(std::size_t bytes, bool huge) : mapped_(bytes + kHugePage) {
-    void* p = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-      throw dp::Error(fmt::format("could not map {} for the chase; choose a smaller max-kib",
-                                  dp::format_bytes(mapped_)));
-    raw_ = static_cast<std::byte*>(p);
-    const auto address = reinterpret_cast<std::uintptr_t>(raw_);
-    data_ = raw_ + ((kHugePage - address % kHugePage) % kHugePage);
-#ifdef MADV_HUGEPAGE
-    advised_ = madvise(data_, bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) == 0;
-#else
-    (void)huge;
-#endif
-  }
-  ~PageBuffer() { munmap(raw_, mapped_); }
-  PageBuffer(const PageBuffer&) = delete;
-  PageBuffer& operator=(const PageBuffer&) = delete;
-
-  std::byte* data() const { return data_; }
-  bool advised() const { return advised_; }
-
-  // How much of the mapping the kernel has backed with huge pages: the AnonHugePages line of our
-  // mapping in /proc/self/smaps (0 where unknown).
-  std::uint64_t huge_bytes() const {
-    std::ifstream smaps("/proc/self/smaps");
-    const auto here = reinterpret_cast<std::uintptr_t>(data_);
-    bool ours = false;
-    for (std::string line; std::getline(smaps, line);) {
-      const std::string first = line.substr(0, line.find(' '));
-      if (first.empty()) continue;
-      if (first.back() != ':') {  // a mapping header: "start-end perms offset dev inode path"
-        std::uintptr_t start = 0, end = 0;
-        char dash = 0;
-        std::istringstream(first) >> std::hex >> start >> dash >> end;
-        ours = start <= here && here < end;
-      } else if (ours && first == "AnonHugePages:") {
-        std::uint64_t kib = 0;
-        std::istringstream(line.substr(first.size())) >> kib;
-        return kib * 1024;
-      }
-    }
-    return 0;
-  }
-
- private:
-  std::size_t mapped_;
-  std::byte* raw_ = nullptr;
-  std::byte* data_ = nullptr;
-  bool advised_ = false;
-};
-
-// ---------------------------------------------------------------- finding the steps -----------
+// ---------------------------------------------------------------------------------------------
+// Finding the steps
+// ---------------------------------------------------------------------------------------------
 
 struct Plateau {
   std::size_t first = 0, last = 0;  // indices into the sweep
@@ -250,7 +183,9 @@ std::string approx_bytes(double bytes) {
   return fmt::format("{:.{}f} {}", bytes, bytes >= 100 ? 0 : bytes >= 10 ? 1 : 2, units[u]);
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 // Working sets from 4 KiB to max_bytes, `per_doubling` points per doubling, whole cache lines.
 std::vector<std::uint64_t> working_sets(std::size_t max_bytes, int per_doubling, std::size_t line) {
@@ -293,7 +228,7 @@ void run(dp::LabContext& ctx) {
   if (huge_choice != "on") kinds.push_back({"base-pages", false});
   if (huge_choice != "off") kinds.push_back({"huge-pages", true});
 
-  const std::string thp = thp_mode();
+  const std::string thp = dp::thp_mode();
   if (huge_choice != "off" && (thp.empty() || thp == "never"))
     ctx.result.notes.push_back(fmt::format(
         "Transparent huge pages are unavailable here (/sys/kernel/mm/transparent_hugepage/enabled "
@@ -305,7 +240,7 @@ void run(dp::LabContext& ctx) {
   std::size_t largest_checked = 0;
 
   for (const PageKind& kind : kinds) {
-    PageBuffer buffer(max_bytes, kind.huge);
+    dp::PageMapping buffer(max_bytes, kind.huge);  // 2 MiB-aligned, huge pages advised or not
     std::vector<double> xs, ns;
     // A step times a fixed number of loads, then builds the next chase (a cost that grows with the
     // set: about as much as timing once the set is a few hundred MiB). Each page kind gets an equal

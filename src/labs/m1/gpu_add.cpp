@@ -32,6 +32,7 @@
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
@@ -94,11 +95,9 @@ std::vector<std::uint64_t> sizes_up_to(std::uint64_t max_n, bool quick) {
 }
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
   const DeviceReport& report = device.report();
-  if (!report.timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
 
   // The largest n: asked for, but no larger than one buffer binding or a quarter of GPU memory.
   std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max-n"));
@@ -283,7 +282,7 @@ DP_REGISTER_LAB({
              .question = "What does it cost to add two vectors on a GPU, and when does it beat the CPU?",
              .guide_page = "m1/gpu-add.md",
              .source = "src/labs/m1/gpu_add.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("max-n", "largest vector length in elements", 100'000'000, 100'000, 1000,
                                       1'000'000'000)},
     .run = run,

@@ -26,6 +26,7 @@
 #include "core/lab.hpp"
 #include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
@@ -33,7 +34,9 @@ using namespace dp::gpu;
 
 constexpr std::uint32_t kSlots = 1024;  // independent counters; 64 uints each
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 // Submit each: a recorded one-dispatch command buffer, submitted and waited for N times.
 void submit_each(Sequence& one, std::uint32_t n) {
@@ -59,7 +62,9 @@ void rerecord_and_submit(Sequence& seq, const Kernel& bump, Buffer& counts, std:
   seq.run();
 }
 
-// ---------------------------------------------------------------- reference + check -----------
+// ---------------------------------------------------------------------------------------------
+// Reference and check
+// ---------------------------------------------------------------------------------------------
 
 // The counters after one run of N dispatches, computed on the CPU.
 std::vector<std::uint32_t> expected_counts(std::uint32_t n, bool chained) {
@@ -69,13 +74,13 @@ std::vector<std::uint32_t> expected_counts(std::uint32_t n, bool chained) {
   return c;
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
-  if (!device.report().timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", device.report().name));
   const auto max_n = static_cast<std::uint32_t>(ctx.params.integer("max-dispatches"));
   const int reps = gpu_reps(ctx);
 
@@ -160,7 +165,7 @@ DP_REGISTER_LAB({
              .question = "Why does a GPU program want few, big submissions?",
              .guide_page = "m1/gpu-dispatch-overhead.md",
              .source = "src/labs/m1/gpu_dispatch_overhead.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("max-dispatches", "largest number of dispatches per run", 10000, 100, 1,
                                       100000)},
     .run = run,

@@ -35,6 +35,7 @@
 #include "core/lab.hpp"
 #include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
@@ -344,11 +345,9 @@ void copy_and_compute(dp::LabContext& ctx, Device& device, std::size_t total) {
 }
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
   const DeviceReport& report = device.report();
-  if (!report.timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
 
   // Part 1 holds two device buffers and four host copies of its largest transfer (six in RAM on
   // lavapipe); part 2 binds its whole stream to one kernel. Larger asks shrink to fit.
@@ -388,7 +387,7 @@ DP_REGISTER_LAB({
              .question = "What does moving data between the CPU and the GPU cost, and can it hide behind work?",
              .guide_page = "m1/gpu-transfer.md",
              .source = "src/labs/m1/gpu_transfer.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("max-mib", "largest single transfer in MiB", 1024, 4, 1, 65536),
                dp::ParamSpec::integer("stream-mib", "data copied and computed on in chunks, in MiB", 256, 2, 1, 4096)},
     .run = run,

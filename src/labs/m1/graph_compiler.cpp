@@ -39,7 +39,9 @@
 #include "graph/compiler.hpp"
 #include "graph/gpu_runner.hpp"
 #include "graph/mlp.hpp"
+#include "graph/mode_check.hpp"
 #include "graph/runner.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
@@ -82,17 +84,8 @@ void check(dp::LabContext& ctx, dp::gpu::Device& device, dp::graph::KernelCache&
            const std::string& what, std::size_t width, std::size_t depth, std::uint64_t seed) {
   const auto in = g.node(g.inputs().front()).shape;
   const Tensor2D<float> x = Tensor2D<float>::random(in.rows, in.cols, seed);
-  const auto want = dp::graph::evaluate_reference(g, std::span(&x, 1));
-  const auto tol = dp::graph::forward_tolerance(width, depth, dp::graph::max_abs(want[0]));
-  for (Mode mode : kModes) {
-    auto runner = dp::graph::is_gpu_mode(mode)
-                      ? dp::graph::make_gpu_runner(g, mode, device, {.cache = &cache, .show_kernels = nullptr})
-                      : dp::graph::make_cpu_runner(g, mode);
-    runner->run(std::span(&x, 1));
-    const auto cmp = dp::compare(runner->output(0).span(), want[0].span(), tol);
-    ctx.result.add_check(fmt::format("{} matches the double reference: {}", dp::graph::mode_name(mode), what),
-                         cmp.passed, cmp.detail);
-  }
+  dp::graph::check_modes(g, x, kModes, {.device = &device, .cache = &cache},
+                         {.width = width, .depth = depth, .label = ": " + what}, ctx.result);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,11 +125,11 @@ void run(dp::LabContext& ctx) {
     dp::graph::KernelCache empty(*device);
     const auto before = device->compiler().stats();
     auto t0 = std::chrono::steady_clock::now();
-    auto first = dp::graph::make_gpu_runner(g, Mode::gpu_compiled, *device, {.cache = &empty, .show_kernels = nullptr});
+    auto first = dp::graph::make_runner(g, Mode::gpu_compiled, {.device = device.get(), .cache = &empty});
     const double cold = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto after = device->compiler().stats();
     t0 = std::chrono::steady_clock::now();
-    auto second = dp::graph::make_gpu_runner(g, Mode::gpu_compiled, *device, {.cache = &empty, .show_kernels = nullptr});
+    auto second = dp::graph::make_runner(g, Mode::gpu_compiled, {.device = device.get(), .cache = &empty});
     const double warm = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ctx.result.add_check("a second compile of the same graph finds its kernel by hash", empty.builds() == 1 && empty.hits() == 1,
                          fmt::format("{} pipeline(s) built, {} cache hit(s)", empty.builds(), empty.hits()));
@@ -164,9 +157,7 @@ void run(dp::LabContext& ctx) {
     const Tensor2D<float> x = dp::graph::mlp_input(spec);
     ctx.log << fmt::format("depth {}\n", d);
     for (Mode mode : kModes) {
-      auto runner = dp::graph::is_gpu_mode(mode)
-                        ? dp::graph::make_gpu_runner(g, mode, *device, {.cache = &cache, .show_kernels = nullptr})
-                        : dp::graph::make_cpu_runner(g, mode);
+      auto runner = dp::graph::make_runner(g, mode, {.device = device.get(), .cache = &cache});
       runner->run(std::span(&x, 1));  // warm-up: first use may compile
       const dp::Stats s = ctx.measure(fmt::format("{}/depth={}", dp::graph::mode_name(mode), d), [&] {
         runner->run(std::span(&x, 1));
@@ -210,7 +201,7 @@ DP_REGISTER_LAB({
                          "kernel buy?",
              .guide_page = "m1/graph-compiler.md",
              .source = "src/labs/m1/graph_compiler.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("width", "layer width (batch = width)", 32, 16, 1, 1024),
                dp::ParamSpec::integer("max-depth", "depths 1, 2, 4, ... up to this", 64, 4, 1, 1024),
                dp::ParamSpec::choice("show-kernels", "print the generated GLSL of every kernel", {"off", "on"}, "off")},

@@ -34,7 +34,9 @@
 #include "gpu/gpu.hpp"
 #include "graph/gpu_runner.hpp"
 #include "graph/mlp.hpp"
+#include "graph/mode_check.hpp"
 #include "graph/runner.hpp"
+#include "labs/gpu_lab.hpp"
 #include "tensor/reference.hpp"
 
 namespace {
@@ -93,20 +95,11 @@ void download_result(LayerOnGpu& l, Tensor2D<float>& out) { l.y.download(out.spa
 // ---------------------------------------------------------------------------------------------
 
 void check_modes(dp::LabContext& ctx, Device& device, dp::graph::KernelCache& cache, const MlpSpec& spec) {
-  const Graph g = dp::graph::build_mlp(spec);
   const Tensor2D<float> x = dp::graph::mlp_input(spec);
-  const auto want = dp::graph::evaluate_reference(g, std::span(&x, 1));
-  const auto tol = dp::graph::forward_tolerance(spec.width, spec.depth, dp::graph::max_abs(want[0]));
-  for (Mode mode : kModes) {
-    auto runner = dp::graph::is_gpu_mode(mode)
-                      ? dp::graph::make_gpu_runner(g, mode, device, {.cache = &cache, .show_kernels = nullptr})
-                      : dp::graph::make_cpu_runner(g, mode);
-    runner->run(std::span(&x, 1));
-    const auto cmp = dp::compare(runner->output(0).span(), want[0].span(), tol);
-    ctx.result.add_check(fmt::format("{} matches the double reference (width {}, depth {})",
-                                     dp::graph::mode_name(mode), spec.width, spec.depth),
-                         cmp.passed, cmp.detail);
-  }
+  dp::graph::check_modes(dp::graph::build_mlp(spec), x, kModes, {.device = &device, .cache = &cache},
+                         {.width = spec.width, .depth = spec.depth,
+                          .label = fmt::format(" (width {}, depth {})", spec.width, spec.depth)},
+                         ctx.result);
   // The taken-apart layer computes relu(x Wᵀ + b) too.
   LayerOnGpu l(device, spec.width);
   const auto w = Tensor2D<float>::random(spec.width, spec.width, 5), b = Tensor2D<float>::random(1, spec.width, 6);
@@ -165,9 +158,7 @@ void run(dp::LabContext& ctx) {
     const Graph g = dp::graph::build_mlp(spec);
     const Tensor2D<float> x = dp::graph::mlp_input(spec);
     for (Mode mode : kModes) {
-      auto runner = dp::graph::is_gpu_mode(mode)
-                        ? dp::graph::make_gpu_runner(g, mode, *device, {.cache = &cache, .show_kernels = nullptr})
-                        : dp::graph::make_cpu_runner(g, mode);
+      auto runner = dp::graph::make_runner(g, mode, {.device = device.get(), .cache = &cache});
       timed(dp::graph::mode_name(mode), width, dp::graph::mlp_flops(spec), [&] {
         runner->run(std::span(&x, 1));
         benchmark::DoNotOptimize(runner->output(0).data());
@@ -238,7 +229,7 @@ DP_REGISTER_LAB({
              .question = "Where does the time go when a GPU runs a network one op at a time?",
              .guide_page = "m1/graph-immediate.md",
              .source = "src/labs/m1/graph_immediate.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("depth", "linear+relu layers", 16, 2, 1, 256),
                dp::ParamSpec::integer("max-width", "widths 4, 8, ... up to this", 256, 16, 4, 4096),
                dp::ParamSpec::real("gpu-budget", "seconds one pass may take before a series stops growing", 3.0,

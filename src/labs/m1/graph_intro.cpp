@@ -27,6 +27,7 @@
 #include "core/sweep.hpp"
 #include "graph/graph.hpp"
 #include "graph/mlp.hpp"
+#include "graph/mode_check.hpp"
 #include "graph/plan.hpp"
 #include "graph/runner.hpp"
 #include "tensor/parallel.hpp"
@@ -75,17 +76,10 @@ constexpr std::uint64_t kSeed = 1;
 void check_modes(dp::LabContext& ctx, std::size_t width, std::size_t depth) {
   const Graph g = perceptron(width, depth, kSeed);
   const Tensor2D<float> x = Tensor2D<float>::random(width, width, kSeed * 7919u + 17u);
-  // The reference interpreter: every node with the plainest loops, in double precision.
-  const auto want = dp::graph::evaluate_reference(g, std::span(&x, 1));
-  const dp::Tolerance tol = dp::graph::forward_tolerance(width, depth, dp::graph::max_abs(want[0]));
-  for (Mode mode : kModes) {
-    auto runner = dp::graph::make_cpu_runner(g, mode);
-    runner->run(std::span(&x, 1));
-    const auto cmp = dp::compare(runner->output(0).span(), want[0].span(), tol);
-    ctx.result.add_check(fmt::format("{} matches the double reference at width {}", dp::graph::mode_name(mode), width),
-                         cmp.passed,
-                         cmp.detail + " (tolerance 8 sqrt(width depth) eps max|y|, + 1e-5 relative)");
-  }
+  // The reference interpreter (evaluate_reference): every node with the plainest loops, in double
+  // precision; each mode's output must match it.
+  dp::graph::check_modes(g, x, kModes, {}, {.width = width, .depth = depth, .label = fmt::format(" at width {}", width)},
+                         ctx.result);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,12 +38,10 @@
 #include "core/sweep.hpp"
 #include "core/process.hpp"
 #include "graph/mlp.hpp"
+#include "graph/mode_check.hpp"
 #include "graph/runner.hpp"
+#include "labs/optional_gpu.hpp"
 #include "tensor/parallel.hpp"
-#if defined(DP_HAVE_GPU)
-#include "gpu/gpu.hpp"
-#include "graph/gpu_runner.hpp"
-#endif
 
 namespace {
 
@@ -57,49 +55,21 @@ using dp::tensor::Tensor2D;
 // The variants: one graph, eight ways to run it (the code is in src/graph; this is the menu)
 // ---------------------------------------------------------------------------------------------
 
-// Builds the runner for `mode`. Everything a mode prepares once (plans, packed weights, resident
-// buffers, pipelines, recorded command buffers, generated kernels) happens here, outside the
-// timed region; what it does per pass is what the lab times.
-struct Engines {
-#if defined(DP_HAVE_GPU)
-  std::unique_ptr<dp::gpu::Device> device;
-  std::unique_ptr<dp::graph::KernelCache> kernels;  // pipelines shared by every runner
-#endif
-  bool has_gpu() const {
-#if defined(DP_HAVE_GPU)
-    return device != nullptr;
-#else
-    return false;
-#endif
-  }
-  std::unique_ptr<Runner> make(const Graph& g, Mode mode) {
-    if (!dp::graph::is_gpu_mode(mode)) return dp::graph::make_cpu_runner(g, mode);
-#if defined(DP_HAVE_GPU)
-    return dp::graph::make_gpu_runner(g, mode, *device, {.cache = kernels.get(), .show_kernels = nullptr});
-#else
-    throw dp::Error("this build has no GPU layer");
-#endif
-  }
-};
+// dp::graph::make_runner(graph, mode, gpu) builds the runner for `mode`. Everything a mode
+// prepares once (plans, packed weights, resident buffers, pipelines, recorded command buffers,
+// generated kernels) happens there, outside the timed region; what it does per pass is what the
+// lab times.
 
 // ---------------------------------------------------------------------------------------------
 // Reference and check
 // ---------------------------------------------------------------------------------------------
 
-void check_modes(dp::LabContext& ctx, Engines& engines, const std::vector<Mode>& modes,
+void check_modes(dp::LabContext& ctx, const dp::OptionalGpu& gpu, const std::vector<Mode>& modes,
                  const MlpSpec& spec) {
-  const Graph g = dp::graph::build_mlp(spec);
-  const Tensor2D<float> x = dp::graph::mlp_input(spec);
-  const auto want = dp::graph::evaluate_reference(g, std::span(&x, 1));
-  const auto tol = dp::graph::forward_tolerance(spec.width, spec.depth, dp::graph::max_abs(want[0]));
-  for (Mode mode : modes) {
-    auto runner = engines.make(g, mode);
-    runner->run(std::span(&x, 1));
-    const auto cmp = dp::compare(runner->output(0).span(), want[0].span(), tol);
-    ctx.result.add_check(fmt::format("{} matches the double reference (width {}, depth {}, batch {})",
-                                     dp::graph::mode_name(mode), spec.width, spec.depth, spec.batch),
-                         cmp.passed, cmp.detail);
-  }
+  dp::graph::check_modes(dp::graph::build_mlp(spec), dp::graph::mlp_input(spec), modes, gpu.target(),
+                         {.width = spec.width, .depth = spec.depth,
+                          .label = fmt::format(" (width {}, depth {}, batch {})", spec.width, spec.depth, spec.batch)},
+                         ctx.result);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,30 +148,18 @@ void run(dp::LabContext& ctx) {
   constexpr std::uint64_t kSeed = 1;
 
   // 0. Which engines are here.
-  Engines engines;
   std::vector<Mode> modes = {Mode::cpu_immediate, Mode::cpu_fused};
-#if defined(DP_HAVE_GPU)
-  if (ctx.params.text("gpu") == "auto") {
-    try {
-      engines.device = dp::gpu::open_lab_device(ctx);
-      engines.kernels = std::make_unique<dp::graph::KernelCache>(*engines.device);
-      for (Mode m : dp::graph::all_modes())
-        if (dp::graph::is_gpu_mode(m)) modes.push_back(m);
-    } catch (const dp::Error& e) {
-      ctx.result.notes.push_back(fmt::format("GPU modes skipped: {}", e.what()));
-    }
-  }
-#else
-  ctx.result.notes.push_back("GPU modes skipped: this build has no Vulkan layer (libvulkan-dev, libshaderc-dev).");
-#endif
+  dp::OptionalGpu gpu;
+  if (ctx.params.text("gpu") == "auto") gpu = dp::open_optional_gpu(ctx);
+  if (gpu.available())
+    for (Mode m : dp::graph::all_modes())
+      if (dp::graph::is_gpu_mode(m)) modes.push_back(m);
 
   // 1. Check every mode: an odd shape (ragged tiles everywhere) and a deeper even one.
   const MlpSpec odd{.width = 17, .depth = 3, .batch = 17, .seed = kSeed};
-  check_modes(ctx, engines, modes, odd);
-  check_modes(ctx, engines, modes, {.width = 32, .depth = std::min<std::size_t>(depth, 16), .batch = 32, .seed = kSeed});
-#if defined(DP_HAVE_GPU)
-  if (engines.device) dp::gpu::add_validation_check(*engines.device, ctx);
-#endif
+  check_modes(ctx, gpu, modes, odd);
+  check_modes(ctx, gpu, modes, {.width = 32, .depth = std::min<std::size_t>(depth, 16), .batch = 32, .seed = kSeed});
+  gpu.add_validation_check(ctx);
   if (!ctx.result.all_checks_passed()) return;
 
   // 2. PyTorch, in one process for every shape (importing torch takes seconds).
@@ -232,7 +190,7 @@ void run(dp::LabContext& ctx) {
     const Tensor2D<float> input = dp::graph::mlp_input(spec);
     std::unique_ptr<Runner> runner;
     try {
-      runner = engines.make(g, mode);
+      runner = dp::graph::make_runner(g, mode, gpu.target());
     } catch (const dp::Error& e) {  // e.g. a width beyond gpu-compiled's shared memory here
       if (!dp::graph::is_gpu_mode(mode)) throw;
       ctx.result.notes.push_back(fmt::format("{} stops before {} {:g}: {}", series, x_name, x, e.what()));
@@ -336,16 +294,12 @@ void run(dp::LabContext& ctx) {
     ctx.log << "PyTorch not run: no cpu-fused / PyTorch ratios (see the notes).\n";
   }
   const auto gpu_ratio = [&](std::size_t w, const char* a, const char* b) -> std::optional<double> {
-    const auto* sa = ctx.result.find_series(a);
-    const auto* sb = ctx.result.find_series(b);
-    if (!sa || !sb) return std::nullopt;
-    double ta = 0, tb = 0;
-    for (const auto& p : sa->points) if (p.x == double(w)) ta = p.median_ns;
-    for (const auto& p : sb->points) if (p.x == double(w)) tb = p.median_ns;
-    if (ta <= 0 || tb <= 0) return std::nullopt;
-    return ta / tb;
+    const dp::Point* pa = ctx.result.point_at(a, double(w));
+    const dp::Point* pb = ctx.result.point_at(b, double(w));
+    if (!pa || !pb || pa->median_ns <= 0 || pb->median_ns <= 0) return std::nullopt;
+    return pa->median_ns / pb->median_ns;
   };
-  if (engines.has_gpu()) {
+  if (gpu.available()) {
     if (const auto r = gpu_ratio(32, "gpu-immediate", "gpu-graph-loop"))
       ctx.result.headlines.push_back({fmt::format("gpu-graph-loop vs gpu-immediate at width 32, depth {}", depth),
                                       fmt::format("{:.1f}x faster", *r)});

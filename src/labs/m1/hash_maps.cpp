@@ -39,6 +39,7 @@
 #endif
 
 #include "core/check.hpp"
+#include "core/counting_allocator.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/sweep.hpp"
@@ -177,45 +178,6 @@ Map build_map(std::span<const std::uint64_t> keys, std::span<const std::uint64_t
 }
 
 // ---------------------------------------------------------------------------------------------
-// Counting bytes: an allocator that adds up what the container asks for
-// ---------------------------------------------------------------------------------------------
-
-// glibc (64-bit): a block of `bytes` costs bytes + 8 (its size field), rounded up to 16, at
-// least 32; from 128 KiB (the default mmap threshold) it gets its own pages plus a 16-byte header.
-std::int64_t heap_block_bytes(std::size_t bytes) {
-  if (bytes >= 128 * 1024) return static_cast<std::int64_t>((bytes + 16 + 4095) / 4096 * 4096);
-  return static_cast<std::int64_t>(std::max<std::size_t>(32, (bytes + 8 + 15) / 16 * 16));
-}
-
-struct ByteCount {
-  std::int64_t bytes = 0;  // requested and not yet given back
-  std::int64_t heap = 0;   // the same blocks as glibc's malloc would charge them
-};
-
-template <typename T>
-struct CountingAllocator {
-  using value_type = T;
-  ByteCount* count;
-
-  explicit CountingAllocator(ByteCount* c) : count(c) {}
-  template <typename U>
-  CountingAllocator(const CountingAllocator<U>& other) : count(other.count) {}
-
-  T* allocate(std::size_t n) {
-    count->bytes += static_cast<std::int64_t>(n * sizeof(T));
-    count->heap += heap_block_bytes(n * sizeof(T));
-    return std::allocator<T>().allocate(n);
-  }
-  void deallocate(T* p, std::size_t n) {
-    count->bytes -= static_cast<std::int64_t>(n * sizeof(T));
-    count->heap -= heap_block_bytes(n * sizeof(T));
-    std::allocator<T>().deallocate(p, n);
-  }
-  template <typename U>
-  bool operator==(const CountingAllocator<U>& other) const { return count == other.count; }
-};
-
-// ---------------------------------------------------------------------------------------------
 // Keys, reference and check
 // ---------------------------------------------------------------------------------------------
 
@@ -330,13 +292,13 @@ Figures time_map(dp::LabContext& ctx, const std::string& variant, const Keys& k,
 
   // Lookups and bytes share one build through the counting allocator: it only adds up the
   // sizes of the blocks it passes to std::allocator, so the map's layout is the same.
-  ByteCount count;
-  using CountedMap = MapOf<CountingAllocator<int>>;
+  dp::AllocationCount count;
+  using CountedMap = MapOf<dp::CountingAllocator<int>>;
   const CountedMap map = build_map<CountedMap>(k.keys, k.values, max_load,
                                                typename CountedMap::allocator_type(&count));
   const auto object = static_cast<std::int64_t>(sizeof(map));  // the map object counts too
-  f.bytes_per_entry = static_cast<double>(count.bytes + object) / static_cast<double>(n);
-  f.heap_per_entry = static_cast<double>(count.heap + object) / static_cast<double>(n);
+  f.bytes_per_entry = static_cast<double>(count.live_bytes + object) / static_cast<double>(n);
+  f.heap_per_entry = static_cast<double>(count.live_heap_bytes + object) / static_cast<double>(n);
 
   const auto lookups = static_cast<double>(k.hits.size());
   const dp::Stats hit = dp::measure(name("hit"), [&] {

@@ -20,8 +20,6 @@
 // Bytes: counted from capacities; every heap block is charged what glibc's malloc really takes
 //   for it (an 8-byte size field, rounded up to 16 bytes, 32 at least; page-rounded mmap blocks
 //   from 128 KiB up). A check compares that with glibc's own block sizes (malloc_usable_size).
-#include <malloc.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +31,7 @@
 #include <fmt/format.h>
 
 #include "core/check.hpp"
+#include "core/counting_allocator.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
 
@@ -137,25 +136,17 @@ void row_sums_padded(const Padded& p, std::span<std::int64_t> sums) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bytes held: capacities plus what glibc's malloc takes per heap block
+// Bytes held: capacities plus what glibc's malloc takes per heap block (dp::heap_block_bytes)
 // ---------------------------------------------------------------------------------------------
-
-// glibc (64-bit): a block of `bytes` costs bytes + 8 (its size field), rounded up to 16, at
-// least 32; from 128 KiB (the default mmap threshold) it gets its own pages plus a 16-byte header.
-std::uint64_t heap_block_bytes(std::uint64_t bytes) {
-  if (bytes == 0) return 0;  // an empty vector allocates nothing
-  if (bytes >= 128 * 1024) return (bytes + 16 + 4095) / 4096 * 4096;
-  return std::max<std::uint64_t>(32, (bytes + 8 + 15) / 16 * 16);
-}
 
 template <typename T>
 std::uint64_t vector_bytes(const std::vector<T>& v) {  // header + its heap block
-  return sizeof(v) + heap_block_bytes(v.capacity() * sizeof(T));
+  return sizeof(v) + dp::heap_block_bytes(v.capacity() * sizeof(T));
 }
 
 std::uint64_t bytes_held(const Nested& rows) {
   std::uint64_t total = vector_bytes(rows);  // the outer vector and its array of row headers
-  for (const auto& row : rows) total += heap_block_bytes(row.capacity() * sizeof(std::int32_t));
+  for (const auto& row : rows) total += dp::heap_block_bytes(row.capacity() * sizeof(std::int32_t));
   return total;
 }
 std::uint64_t bytes_held(const Flat& f) { return vector_bytes(f.values) + vector_bytes(f.offsets); }
@@ -163,30 +154,15 @@ std::uint64_t bytes_held(const Padded& p) {
   return vector_bytes(p.values) + vector_bytes(p.lengths) + sizeof(p.width);
 }
 
-// glibc's own size for every heap block of the nested layout: malloc_usable_size plus the
-// 8-byte size field. Used to check heap_block_bytes(); meaningless under AddressSanitizer,
-// whose allocator replaces glibc's.
-std::uint64_t glibc_block_bytes(const Nested& rows) {
-  auto block = [](const void* p) {  // malloc_usable_size takes a non-const pointer, reads only
-    return malloc_usable_size(const_cast<void*>(p)) + 8;
-  };
-  std::uint64_t total = rows.capacity() > 0 ? block(rows.data()) : 0;
+// glibc's own size for every heap block of the nested layout, to check dp::heap_block_bytes()
+// against; meaningless under AddressSanitizer, whose allocator replaces glibc's.
+std::uint64_t glibc_bytes_held(const Nested& rows) {
+  std::uint64_t total = rows.capacity() > 0 ? dp::glibc_block_bytes(rows.data()) : 0;
   for (const auto& row : rows)
-    if (row.capacity() > 0) total += block(row.data());
+    if (row.capacity() > 0) total += dp::glibc_block_bytes(row.data());
   return total;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kGlibcAllocator = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kGlibcAllocator = false;
-#else
-constexpr bool kGlibcAllocator = true;
-#endif
-#else
-constexpr bool kGlibcAllocator = true;
-#endif
 
 // ---------------------------------------------------------------------------------------------
 // Input, reference and check
@@ -240,9 +216,9 @@ void check_all(dp::LabContext& ctx, const RowStream& in, double mean, bool reser
   std::fill(got.begin(), got.end(), -1);
   row_sums_nested(nested, got);
   check_layout(ctx, "nested", got, want, mean);
-  if (kGlibcAllocator) {
+  if (dp::kGlibcMalloc) {
     const std::uint64_t ours = bytes_held(nested) - sizeof(nested);
-    const std::uint64_t glibc = glibc_block_bytes(nested);
+    const std::uint64_t glibc = glibc_bytes_held(nested);
     // glibc sometimes hands out a block 16 bytes bigger than asked (when the rest of a free
     // block would be too small to keep), so our count is a close lower bound, not exact.
     const dp::Tolerance tol{.abs = 0, .rel = 0.01};

@@ -20,27 +20,21 @@
 //   --param max-kib=1048576                   largest working set
 //   --param threads=4                         the multi-threaded series' thread count (0 = all CPUs)
 #include <algorithm>
-#include <atomic>
 #include <cfloat>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <numeric>
 #include <random>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
-#endif
-#ifdef __linux__
-#include <sched.h>
 #endif
 
 #include <fmt/format.h>
@@ -48,31 +42,15 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/portability.hpp"  // DP_PLAIN_LOOP: the loops stay loops; DP_SANITIZED
+#include "core/thread_team.hpp"
 #include "core/sweep.hpp"
-
-// GCC and Clang recognise `for (i) a[i] = b[i]` and call memcpy instead (memset for fills). The
-// plain loops are the lesson, so these functions ask the compiler to leave them as loops.
-#if defined(__clang__)
-#define DP_PLAIN_LOOP __attribute__((noinline, no_builtin))
-#elif defined(__GNUC__)
-#define DP_PLAIN_LOOP __attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
-#else
-#define DP_PLAIN_LOOP
-#endif
-
-// Sanitizer builds run these loops tens of times slower and their timings mean nothing, so there
-// a quick run stops at a small working set (the checks are the same).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define DP_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define DP_SANITIZED 1
-#endif
-#endif
 
 namespace {
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 // 32 partial sums: one running sum would wait for each add to finish (3-4 cycles) and time the
 // adder instead of the memory. The compiler keeps the 32 sums in a few vector registers.
@@ -131,7 +109,9 @@ void copy_memcpy(std::span<double> dst, std::span<const double> src) {
 
 void fill_memset(std::span<double> a, unsigned char byte) { std::memset(a.data(), byte, a.size_bytes()); }
 
-// ---------------------------------------------------------------- variants as data ------------
+// ---------------------------------------------------------------------------------------------
+// Variants as data
+// ---------------------------------------------------------------------------------------------
 
 enum class Kind { read, write, copy, copy_nt, triad, memcpy, memset };
 
@@ -182,110 +162,10 @@ double run_pass(Kind kind, const Views& v) {
   return 0;
 }
 
-// The CPUs this process may run on, in order (empty where the OS does not say).
-std::vector<int> allowed_cpus() {
-  std::vector<int> cpus;
-#ifdef __linux__
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0)
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-      if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
-#endif
-  return cpus;
-}
-
-// Pins the calling thread to one CPU, and gives it back its old CPU set when it goes out of scope.
-// Without pinning, a busy machine may run two of the team's threads on one core, and a round then
-// waits for the scheduler instead of for memory. cpu < 0: no pinning.
-class PinnedToCpu {
- public:
-  explicit PinnedToCpu(int cpu) {
-#ifdef __linux__
-    if (cpu < 0 || sched_getaffinity(0, sizeof before_, &before_) != 0) return;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    pinned_ = sched_setaffinity(0, sizeof one, &one) == 0;
-#else
-    (void)cpu;
-#endif
-  }
-  ~PinnedToCpu() {
-#ifdef __linux__
-    if (pinned_) sched_setaffinity(0, sizeof before_, &before_);
-#endif
-  }
-  PinnedToCpu(const PinnedToCpu&) = delete;
-  PinnedToCpu& operator=(const PinnedToCpu&) = delete;
-
- private:
-#ifdef __linux__
-  cpu_set_t before_{};
-#endif
-  bool pinned_ = false;
-};
-
-// A team of threads that lives for one measurement, one thread per CPU. Each worker spins until
-// the caller starts a round, runs job(t), and reports back; the caller runs job(0) itself.
-// Spinning keeps every worker awake on its own core, so a round starts in well under a
-// microsecond: creating threads for each timed iteration would cost tens of microseconds.
-class Team {
- public:
-  Team(int threads, std::function<void(int)> job)
-      : job_(std::move(job)), cpus_(allowed_cpus()), pin_caller_(cpu_for(0)) {
-    for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { work(t); });
-  }
-  ~Team() {
-    stop_.store(true, std::memory_order_release);
-    workers_.clear();  // joins
-  }
-  Team(const Team&) = delete;
-  Team& operator=(const Team&) = delete;
-
-  void run() {
-    done_.store(0, std::memory_order_relaxed);
-    round_.fetch_add(1, std::memory_order_release);
-    job_(0);
-    while (done_.load(std::memory_order_acquire) != static_cast<int>(workers_.size())) relax();
-  }
-
- private:
-  static void relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();  // tells the core this is a spin loop
-#endif
-  }
-  // Thread t runs on the t-th allowed CPU (wrapping around when there are more threads than CPUs).
-  int cpu_for(int t) const {
-    return cpus_.empty() ? -1 : cpus_[static_cast<std::size_t>(t) % cpus_.size()];
-  }
-  void work(int t) {
-    const PinnedToCpu pin(cpu_for(t));
-    std::uint64_t seen = 0;
-    for (;;) {
-      std::uint64_t round;
-      while ((round = round_.load(std::memory_order_acquire)) == seen) {
-        if (stop_.load(std::memory_order_acquire)) return;
-        relax();
-      }
-      seen = round;
-      job_(t);
-      done_.fetch_add(1, std::memory_order_release);
-    }
-  }
-
-  std::function<void(int)> job_;
-  std::atomic<std::uint64_t> round_{0};
-  std::atomic<int> done_{0};
-  std::atomic<bool> stop_{false};
-  std::vector<int> cpus_;              // read before the caller is pinned (threads inherit its set)
-  PinnedToCpu pin_caller_;             // the caller runs share 0 on the first CPU
-  std::vector<std::jthread> workers_;  // last: they start after everything else exists
-};
-
 // Splits the arrays between `threads` threads; each makes `passes` passes over its own contiguous
 // share per round. Shares are whole cache lines (8 doubles), so each starts line-aligned; the last
-// share takes the remainder. round() returns the total of the read sums (0 for the other kinds).
+// share takes the remainder. The threads are a dp::ThreadTeam: pinned, one per CPU, spinning
+// between rounds (core/thread_team.hpp says why). round() returns the total of the read sums (0 for the other kinds).
 // For small working sets a round is many passes, so that starting it is a small cost.
 class SharedPasses {
  public:
@@ -323,10 +203,12 @@ class SharedPasses {
   int threads_;
   std::size_t passes_;
   std::vector<double> sums_;
-  Team team_;  // last: its workers may call share() as soon as it exists
+  dp::ThreadTeam team_;  // last: its workers may call share() as soon as it exists
 };
 
-// ---------------------------------------------------------------- reference and check ---------
+// ---------------------------------------------------------------------------------------------
+// Reference and check
+// ---------------------------------------------------------------------------------------------
 
 // An array of n doubles that starts `offset` bytes after a page boundary (offset: a multiple of
 // 64, so it starts on a cache line; std::vector only promises 16 bytes). Giving each array its own
@@ -402,7 +284,9 @@ void check_variant(dp::LabContext& ctx, const Variant& variant, int threads, std
   ctx.result.add_check(name, r.passed, r.detail);
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 std::string series_name(const Variant& v, int threads) {
   return threads == 1 ? v.name : fmt::format("{}-{}t", v.name, threads);
@@ -420,21 +304,14 @@ std::vector<std::uint64_t> working_sets(std::uint64_t max_bytes, bool quick) {
   return dp::geometric_sizes(16 << 10, max_bytes, 4);
 }
 
-const dp::Point* point_at(const dp::Result& result, const std::string& series, double x) {
-  if (const dp::Series* s = result.find_series(series))
-    for (const dp::Point& p : s->points)
-      if (p.x == x) return &p;
-  return nullptr;
-}
-
 // Headlines at the largest working set: copy / memcpy, and the best copy / memcpy.
 void copy_ratios(dp::LabContext& ctx, int threads, double x) {
-  const dp::Point* mem = point_at(ctx.result, series_name({"memcpy", Kind::memcpy, 2}, threads), x);
-  const dp::Point* copy = point_at(ctx.result, series_name({"copy", Kind::copy, 2}, threads), x);
+  const dp::Point* mem = ctx.result.point_at(series_name({"memcpy", Kind::memcpy, 2}, threads), x);
+  const dp::Point* copy = ctx.result.point_at(series_name({"copy", Kind::copy, 2}, threads), x);
   if (!mem || !copy) return;
   const dp::Point* best = copy;
   std::string best_name = "copy";
-  if (const dp::Point* nt = point_at(ctx.result, series_name({"copy-nt", Kind::copy_nt, 2}, threads), x))
+  if (const dp::Point* nt = ctx.result.point_at(series_name({"copy-nt", Kind::copy_nt, 2}, threads), x))
     if (nt->throughput > best->throughput) best = nt, best_name = "copy-nt";
   const std::string where = fmt::format("{}, {} thread{}", dp::format_bytes(static_cast<std::uint64_t>(x)),
                                         threads, threads > 1 ? "s" : "");
@@ -521,8 +398,8 @@ void run(dp::LabContext& ctx) {
   const double largest = static_cast<double>(sizes.back());
   for (int threads : thread_counts) {
     const std::string read = series_name(variants.front(), threads);
-    const dp::Point* small = point_at(ctx.result, read, static_cast<double>(sizes.front()));
-    const dp::Point* big = point_at(ctx.result, read, largest);
+    const dp::Point* small = ctx.result.point_at(read, static_cast<double>(sizes.front()));
+    const dp::Point* big = ctx.result.point_at(read, largest);
     if (small && big)
       ctx.result.headlines.push_back({fmt::format("{} at {} / {}", read, dp::format_bytes(sizes.front()),
                                                   dp::format_bytes(sizes.back())),

@@ -35,6 +35,8 @@
 #include <fmt/format.h>
 
 #include "core/check.hpp"
+#include "core/checks_by_size.hpp"
+#include "core/counting_allocator.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/sweep.hpp"
@@ -43,7 +45,9 @@ namespace {
 
 using Element = int;
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 // Fill: the same n values, appended one by one. Each takes an allocator so that the counting run
 // below uses exactly this code.
@@ -110,33 +114,6 @@ void insert_middle_kept(std::list<Element>& l, std::list<Element>::iterator midd
   }
 }
 
-// ---------------------------------------------------------------- counting allocations --------
-
-struct AllocationLog {
-  std::size_t calls = 0;
-  std::size_t bytes = 0;
-};
-
-// The smallest allocator the standard containers accept: it counts, then asks std::allocator.
-template <class T>
-struct CountingAllocator {
-  using value_type = T;
-  AllocationLog* log;
-
-  explicit CountingAllocator(AllocationLog* l) : log(l) {}
-  template <class U>
-  CountingAllocator(const CountingAllocator<U>& other) noexcept : log(other.log) {}  // rebinding
-
-  T* allocate(std::size_t n) {
-    ++log->calls;
-    log->bytes += n * sizeof(T);
-    return std::allocator<T>{}.allocate(n);
-  }
-  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>{}.deallocate(p, n); }
-  template <class U>
-  bool operator==(const CountingAllocator<U>& other) const noexcept { return log == other.log; }
-};
-
 // The capacities a vector passes through while n elements are pushed, in order.
 std::vector<std::size_t> capacities_seen(std::span<const Element> src) {
   std::vector<Element> v;
@@ -171,7 +148,9 @@ const char* standard_library() {
 #endif
 }
 
-// ---------------------------------------------------------------- building inputs -------------
+// ---------------------------------------------------------------------------------------------
+// Building inputs
+// ---------------------------------------------------------------------------------------------
 
 // A list holding `values` in order, whose nodes were allocated in a random order: allocate them
 // shuffled, then splice them into value order. Splicing relinks nodes; it never moves them.
@@ -187,7 +166,9 @@ std::list<Element> scattered_list(std::span<const Element> values, std::mt19937_
   return list;
 }
 
-// ---------------------------------------------------------------- reference and check ---------
+// ---------------------------------------------------------------------------------------------
+// Reference and check
+// ---------------------------------------------------------------------------------------------
 
 // Middle inserts the plainest way: shift the back half up one slot by hand, then write.
 std::vector<Element> reference_middle_inserts(std::span<const Element> base, std::span<const Element> values) {
@@ -203,45 +184,9 @@ std::vector<Element> reference_middle_inserts(std::span<const Element> base, std
   return a;
 }
 
-// Collects one check per name over every size, so the report reads "vector-push holds the input:
-// all 7 sizes" rather than seven lines; keeps the first failure's detail.
-class Checks {
- public:
-  // Same elements as `want`, in the same order.
-  template <class Container>
-  void same(const std::string& name, std::size_t n, const Container& got, std::span<const Element> want) {
-    const std::vector<Element> flat(got.begin(), got.end());
-    const dp::CompareResult r = dp::compare(std::span<const Element>(flat), want);
-    record(name, n, r.passed, r.detail);
-  }
-  void record(const std::string& name, std::size_t n, bool passed, const std::string& detail) {
-    auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.name == name; });
-    if (it == entries_.end()) it = entries_.insert(entries_.end(), Entry{name, {}, true, {}});
-    it->sizes.push_back(n);
-    if (!passed && it->passed) it->passed = false, it->detail = fmt::format("n={}: {}", n, detail);
-    failed_ = failed_ || !passed;
-  }
-  bool failed() const { return failed_; }
-  void report(dp::Result& result) const {
-    for (const Entry& e : entries_) {
-      std::string sizes;
-      for (std::size_t n : e.sizes) sizes += fmt::format("{}{}", sizes.empty() ? "" : ", ", n);
-      result.add_check(e.name, e.passed, e.passed ? fmt::format("equal to the reference at n = {}", sizes) : e.detail);
-    }
-  }
-
- private:
-  struct Entry {
-    std::string name;
-    std::vector<std::size_t> sizes;
-    bool passed = true;
-    std::string detail;
-  };
-  std::vector<Entry> entries_;
-  bool failed_ = false;
-};
-
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 // Every `factor` from `first` to `last`; quick mode keeps the first, the middle and the last: enough
 // for a curve, few enough to stay quick.
@@ -322,13 +267,6 @@ Container time_inserts(dp::LabContext& ctx, const std::string& variant, const Co
   return c;
 }
 
-const dp::Point* point_at(const dp::Result& r, const std::string& series, std::size_t n) {
-  if (const dp::Series* s = r.find_series(series))
-    for (const dp::Point& p : s->points)
-      if (p.x == static_cast<double>(n)) return &p;
-  return nullptr;
-}
-
 // 0.0659 -> "0.0659", 14.3 -> "14.3", 1543.2 -> "1543": three significant digits, no exponent.
 std::string readable(double v) {
   return v >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v);
@@ -338,7 +276,7 @@ std::string readable(double v) {
 std::string compare_at(const dp::Result& r, std::size_t n, const std::vector<std::string>& series) {
   std::string out;
   for (const auto& s : series)
-    if (const dp::Point* p = point_at(r, s, n))
+    if (const dp::Point* p = r.point_at(s, static_cast<double>(n)))
       out += fmt::format("{}{} {}", out.empty() ? "" : ", ", s, readable(p->median_ns));
   return out;
 }
@@ -348,7 +286,7 @@ void run(dp::LabContext& ctx) {
   const auto max_insert_n = static_cast<std::size_t>(ctx.params.integer("max-insert-n"));
   const auto inserts = static_cast<std::size_t>(ctx.params.integer("inserts"));
   std::mt19937_64 rng(std::random_device{}());
-  Checks checks;
+  dp::ChecksBySize checks;  // one check per name over every size
 
   // --- fill: check each variant's contents, then time it ---
   dp::Sweep fill_sizes(ctx, "fill and traverse, elements:", sweep(ctx.quick ? 4096 : 1024, max_n, 4, ctx.quick),
@@ -419,19 +357,19 @@ void run(dp::LabContext& ctx) {
 
   // --- allocations and growth, counted (not timed) at the largest fill size ---
   const std::vector<Element> src = random_elements(max_n, rng);
-  struct Counted { const char* name; AllocationLog log; };
+  struct Counted { const char* name; dp::AllocationCount count; };
   Counted counted[] = {{"vector-push", {}}, {"vector-reserve", {}}, {"vector-index", {}}, {"deque-push", {}}, {"list-push", {}}};
-  checks.same("vector-push (counting allocator) holds the input", max_n, fill_vector_push(src, CountingAllocator<Element>(&counted[0].log)), src);
-  checks.same("vector-reserve (counting allocator) holds the input", max_n, fill_vector_reserve(src, CountingAllocator<Element>(&counted[1].log)), src);
-  checks.same("vector-index (counting allocator) holds the input", max_n, fill_vector_index(src, CountingAllocator<Element>(&counted[2].log)), src);
-  checks.same("deque-push (counting allocator) holds the input", max_n, fill_deque(src, CountingAllocator<Element>(&counted[3].log)), src);
-  checks.same("list-push (counting allocator) holds the input", max_n, fill_list(src, CountingAllocator<Element>(&counted[4].log)), src);
+  checks.same("vector-push (counting allocator) holds the input", max_n, fill_vector_push(src, dp::CountingAllocator<Element>(&counted[0].count)), src);
+  checks.same("vector-reserve (counting allocator) holds the input", max_n, fill_vector_reserve(src, dp::CountingAllocator<Element>(&counted[1].count)), src);
+  checks.same("vector-index (counting allocator) holds the input", max_n, fill_vector_index(src, dp::CountingAllocator<Element>(&counted[2].count)), src);
+  checks.same("deque-push (counting allocator) holds the input", max_n, fill_deque(src, dp::CountingAllocator<Element>(&counted[3].count)), src);
+  checks.same("list-push (counting allocator) holds the input", max_n, fill_list(src, dp::CountingAllocator<Element>(&counted[4].count)), src);
   checks.report(ctx.result);
   if (checks.failed()) return;
   std::string calls, bytes;
   for (const Counted& c : counted) {
-    calls += fmt::format("{}{} {}", calls.empty() ? "" : ", ", c.name, c.log.calls);
-    bytes += fmt::format("{}{} {}", bytes.empty() ? "" : ", ", c.name, dp::format_bytes(c.log.bytes));
+    calls += fmt::format("{}{} {}", calls.empty() ? "" : ", ", c.name, c.count.calls);
+    bytes += fmt::format("{}{} {}", bytes.empty() ? "" : ", ", c.name, dp::format_bytes(c.count.requested_bytes));
   }
   const auto caps = capacities_seen(src);
   const double factor = growth_factor(caps);

@@ -25,12 +25,15 @@
 #include "core/lab.hpp"
 #include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
 using namespace dp::gpu;
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 struct GpuVariant {
   std::string name;
@@ -68,7 +71,9 @@ std::vector<float> pad(const std::vector<float>& img, int side, int k) {
   return p;
 }
 
-// ---------------------------------------------------------------- reference -------------------
+// ---------------------------------------------------------------------------------------------
+// Reference
+// ---------------------------------------------------------------------------------------------
 
 std::vector<double> reference_conv(const std::vector<float>& img, const std::vector<float>& w, int side, int k) {
   const int r = k / 2;
@@ -86,13 +91,13 @@ std::vector<double> reference_conv(const std::vector<float>& img, const std::vec
   return out;
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
-  if (!device.report().timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", device.report().name));
   const int k = static_cast<int>(ctx.params.integer("k"));
   if (k % 2 == 0) throw dp::Error(fmt::format("k={} is even; a centred filter needs an odd size such as {}", k, k + 1));
   long long max_side = ctx.params.integer("max-side");
@@ -191,7 +196,7 @@ DP_REGISTER_LAB({
              .question = "Why do image filters on the GPU pad their input and tile it through shared memory?",
              .guide_page = "m2/gpu-conv.md",
              .source = "src/labs/m2/gpu_conv.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("k", "filter size (odd)", 5, 5, 1, 15),
                dp::ParamSpec::integer("max-side", "largest image side, a multiple of 16 (0 = 4096 on a GPU, 1024 "
                                                   "on a CPU device)", 0, 0, 0, 16384)},

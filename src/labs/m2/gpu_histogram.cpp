@@ -29,13 +29,16 @@
 #include "core/lab.hpp"
 #include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
 using namespace dp::gpu;
 using Histogram = std::array<std::uint32_t, 256>;
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 struct GpuVariant {
   std::string name;
@@ -61,7 +64,9 @@ void cpu_histogram(const std::uint8_t* bytes, std::size_t n, Histogram& h) {
   for (std::size_t i = 0; i < n; ++i) ++h[bytes[i]];
 }
 
-// ---------------------------------------------------------------- inputs + reference ----------
+// ---------------------------------------------------------------------------------------------
+// Inputs and reference
+// ---------------------------------------------------------------------------------------------
 
 std::vector<std::uint8_t> make_input(std::size_t n, bool skewed, std::mt19937& rng) {
   std::vector<std::uint8_t> bytes(n);
@@ -77,14 +82,14 @@ Histogram reference_histogram(const std::vector<std::uint8_t>& bytes) {
   return h;
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
   const DeviceReport& report = device.report();
-  if (!report.timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
   std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max-n"));
   const std::uint64_t cap = std::min<std::uint64_t>(report.max_storage_buffer_range, report.device_local_bytes / 4) / 1024 * 1024;
   if (max_n > cap) {
@@ -181,7 +186,7 @@ DP_REGISTER_LAB({
              .question = "What do thousands of threads do when they all want to increment one counter?",
              .guide_page = "m2/gpu-histogram.md",
              .source = "src/labs/m2/gpu_histogram.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("max-n", "largest input in bytes, a multiple of 1024", 1 << 26, 1 << 16, 1024,
                                       1LL << 31)},
     .run = run,

@@ -18,9 +18,8 @@
 #if defined(DP_HAVE_GPU)
 
 #include <algorithm>
+#include <array>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <random>
@@ -31,15 +30,21 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/peak.hpp"
 #include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
+#include "tensor/half.hpp"
 
 namespace {
 
 using namespace dp::gpu;
 using Defines = std::vector<std::pair<std::string, std::string>>;
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
+
 // Each variant is a shader plus its launch shape. Tile shapes are #defines, so one shader file
 // serves several configurations (and the compiler sees constants it can unroll).
 
@@ -130,42 +135,9 @@ std::optional<Variant> coopmat_variant(const Device& device, std::string& why_no
   return v;
 }
 
-// ---------------------------------------------------------------- reference + check -----------
-
-// fp32 <-> IEEE fp16 bits (round to nearest even), for the tensor-core inputs.
-std::uint16_t to_half(float f) {
-  std::uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const std::uint32_t sign = (x >> 16) & 0x8000u;
-  const int exp = static_cast<int>((x >> 23) & 0xff) - 127 + 15;
-  std::uint32_t mant = x & 0x7fffffu;
-  if (exp <= 0) {  // subnormal half (inputs here are in [-1, 1], so rare)
-    if (exp < -10) return static_cast<std::uint16_t>(sign);
-    mant |= 0x800000u;
-    const int shift = 14 - exp;
-    std::uint32_t h = mant >> shift;
-    const std::uint32_t rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rest > half || (rest == half && (h & 1))) ++h;
-    return static_cast<std::uint16_t>(sign | h);
-  }
-  if (exp >= 31) return static_cast<std::uint16_t>(sign | 0x7c00u);
-  std::uint32_t h = (static_cast<std::uint32_t>(exp) << 10) | (mant >> 13);
-  const std::uint32_t rest = mant & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) ++h;  // may carry into the exponent: correct
-  return static_cast<std::uint16_t>(sign | h);
-}
-
-float from_half(std::uint16_t h) {
-  const std::uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ffu;
-  float f;
-  if (exp == 0) {
-    f = std::ldexp(static_cast<float>(mant), -24);
-    return sign ? -f : f;
-  }
-  const std::uint32_t x = sign | ((exp == 31 ? 255 : exp - 15 + 127) << 23) | (mant << 13);
-  std::memcpy(&f, &x, 4);
-  return f;
-}
+// ---------------------------------------------------------------------------------------------
+// Reference and check
+// ---------------------------------------------------------------------------------------------
 
 // Rows `rows` of A * B in double precision: the simplest thing that can be right.
 std::vector<double> reference_rows(const std::vector<float>& a, const std::vector<float>& b, std::size_t n,
@@ -179,49 +151,31 @@ std::vector<double> reference_rows(const std::vector<float>& a, const std::vecto
   return c;
 }
 
-// ---------------------------------------------------------------- device peak -----------------
+// ---------------------------------------------------------------------------------------------
+// Device peak
+// ---------------------------------------------------------------------------------------------
 
-struct Peak {
-  double fp32_gflops = 0, fp16_gflops = 0;
-  std::string source;
-};
-
-// Vendor peaks for data-centre GPUs we have measured on; a CPU estimate for lavapipe.
-Peak device_peak(const DeviceReport& r, const dp::MachineInfo& machine, double override_gflops) {
+// Known datasheet peaks for data-centre GPUs we have measured on; a CPU estimate for lavapipe.
+dp::PeakFlops device_peak(const DeviceReport& r, const dp::MachineInfo& machine, double override_gflops) {
   if (override_gflops > 0) return {override_gflops, override_gflops, "--param peak-gflops"};
-  const std::string& name = r.name;
-  if (name.find("H100") != std::string::npos && name.find("PCIe") != std::string::npos)
-    return {51200, 756000, "NVIDIA H100 PCIe datasheet (fp16: dense tensor core)"};
-  if (name.find("H100") != std::string::npos || name.find("H200") != std::string::npos)
-    return {66900, 989400, "NVIDIA H100/H200 SXM datasheet (fp16: dense tensor core)"};
-  if (name.find("A100") != std::string::npos) return {19500, 312000, "NVIDIA A100 datasheet"};
-  if (r.type == "cpu") {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    double mhz = 0;
-    while (std::getline(in, line))
-      if (line.rfind("cpu MHz", 0) == 0) mhz = std::max(mhz, std::atof(line.substr(line.find(':') + 1).c_str()));
-    if (mhz > 0) {
-      const double gflops = machine.threads * mhz / 1000.0 * 32;  // 2 FMA units x 8 lanes x 2 FLOPs
-      return {gflops, gflops, fmt::format("estimate: {} threads x {:.2f} GHz x 32 FLOP/cycle (AVX2 FMA)",
-                                          machine.threads, mhz / 1000.0)};
-    }
-  }
+  if (auto known = dp::known_gpu_peak(r.name)) return *known;
+  if (r.type == "cpu")
+    if (auto estimate = dp::estimated_cpu_peak(machine)) return *estimate;
   return {0, 0, "unknown for this device; give --param peak-gflops=..."};
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 struct Shape {
   std::uint32_t M, N, K;
 };
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
   const DeviceReport& report = device.report();
-  if (!report.timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
   const bool on_cpu = device.is_cpu();
   long long max_n = ctx.params.integer("max-n");
   if (max_n == 0) max_n = ctx.quick ? (on_cpu ? 128 : 256) : (on_cpu ? 512 : 4096);
@@ -229,7 +183,7 @@ void run(dp::LabContext& ctx) {
     throw dp::Error(fmt::format("max-n={} is not a multiple of 128 (the largest tile); use e.g. {}", max_n,
                                 (max_n / 128 + 1) * 128));
   const bool tune = !on_cpu && !ctx.quick;
-  const Peak peak = device_peak(report, ctx.machine, ctx.params.real("peak-gflops"));
+  const dp::PeakFlops peak = device_peak(report, ctx.machine, ctx.params.real("peak-gflops"));
 
   std::vector<Variant> variants = fp32_ladder();
   std::string coop_why;
@@ -257,8 +211,8 @@ void run(dp::LabContext& ctx) {
     std::vector<std::uint16_t> a16(nn), b16(nn);
     std::vector<float> a16f(nn), b16f(nn);
     for (std::size_t i = 0; i < nn; ++i) {
-      a16[i] = to_half(a[i]), a16f[i] = from_half(a16[i]);
-      b16[i] = to_half(b[i]), b16f[i] = from_half(b16[i]);
+      a16[i] = dp::tensor::to_half(a[i]), a16f[i] = dp::tensor::from_half(a16[i]);
+      b16[i] = dp::tensor::to_half(b[i]), b16f[i] = dp::tensor::from_half(b16[i]);
     }
     // The rows we check: all of them up to n = 512, else 32 random rows (a full double-precision
     // reference at n = 4096 would take a CPU minute).

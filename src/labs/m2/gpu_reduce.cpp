@@ -28,6 +28,7 @@
 #include "core/lab.hpp"
 #include "core/sweep.hpp"
 #include "gpu/gpu.hpp"
+#include "labs/gpu_lab.hpp"
 
 namespace {
 
@@ -35,7 +36,9 @@ using namespace dp::gpu;
 
 constexpr std::uint32_t kThreads = 256;
 
-// ---------------------------------------------------------------- the variants ----------------
+// ---------------------------------------------------------------------------------------------
+// The variants
+// ---------------------------------------------------------------------------------------------
 
 float cpu_sum(const float* x, std::size_t n) {
   float s[8] = {};  // 8 independent sums: the additions can overlap in the pipeline and SIMD lanes
@@ -77,7 +80,9 @@ void record(Sequence& seq, const GpuVariant& v, const Kernel& k, Buffer& x, Buff
   seq.dispatch(k, {partials, out}, {1}, groups);          // pass 2: one workgroup sums them
 }
 
-// ---------------------------------------------------------------- reference -------------------
+// ---------------------------------------------------------------------------------------------
+// Reference
+// ---------------------------------------------------------------------------------------------
 
 struct Reference {
   double sum = 0, sum_abs = 0;
@@ -89,14 +94,14 @@ Reference reference_sum(const std::vector<float>& x, std::size_t n) {
   return r;
 }
 
-// ---------------------------------------------------------------- the run ---------------------
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
 
 void run(dp::LabContext& ctx) {
-  auto device_owner = open_lab_device(ctx);
+  auto device_owner = open_lab_device(ctx, {.timestamps = true});
   Device& device = *device_owner;
   const DeviceReport& report = device.report();
-  if (!report.timestamps)
-    throw dp::Unavailable(fmt::format("'{}' cannot write GPU timestamps, which this lab reads", report.name));
   std::uint64_t max_n = static_cast<std::uint64_t>(ctx.params.integer("max-n"));
   const std::uint64_t cap = std::min<std::uint64_t>(report.max_storage_buffer_range / 4, report.device_local_bytes / 8);
   if (max_n > cap) {
@@ -186,7 +191,7 @@ DP_REGISTER_LAB({
              .question = "How do thousands of GPU threads add up one number?",
              .guide_page = "m2/gpu-reduce.md",
              .source = "src/labs/m2/gpu_reduce.cpp",
-             .requires_gpu = "a Vulkan device (lavapipe, from mesa-vulkan-drivers, runs it on the CPU)"},
+             .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("max-n", "largest number of floats to sum", 100'000'000, 100'000, 10'000,
                                       1'000'000'000)},
     .run = run,

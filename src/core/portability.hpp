@@ -1,0 +1,56 @@
+// portability.hpp — the compiler switches and build facts lesson code needs, in one small header
+// so that lab files hold only the lesson.
+//
+//   DP_PLAIN_LOOP       on a function: keep its loops as written (GCC and Clang would otherwise
+//                       turn `for (i) a[i] = b[i]` into a memcpy call, a fill into memset), and
+//                       never inline it, so the measured loop is the one on the page
+//   DP_SANITIZED        defined (1) in AddressSanitizer and ThreadSanitizer builds
+//   kAddressSanitizer   true under AddressSanitizer: its allocator replaces glibc's malloc
+//   kSanitized          true under either sanitizer: timings there mean nothing (tens of times
+//                       slower), only the checks do
+#pragma once
+
+#if defined(__clang__)
+#define DP_PLAIN_LOOP __attribute__((noinline, no_builtin))
+#elif defined(__GNUC__)
+#define DP_PLAIN_LOOP __attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
+#else
+#define DP_PLAIN_LOOP
+#endif
+
+// GCC announces sanitizers with __SANITIZE_*__, Clang with __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+#define DP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DP_ASAN 1
+#endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define DP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DP_TSAN 1
+#endif
+#endif
+
+#if defined(DP_ASAN) || defined(DP_TSAN)
+#define DP_SANITIZED 1
+#endif
+
+namespace dp {
+
+#if defined(DP_ASAN)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
+#if defined(DP_SANITIZED)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
+}  // namespace dp

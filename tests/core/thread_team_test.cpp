@@ -1,0 +1,52 @@
+// Tests of core/thread_team.hpp: every thread runs its share once per round, the caller runs
+// share 0, and pinning gives the thread its CPU set back.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "core/thread_team.hpp"
+
+namespace dp {
+namespace {
+
+TEST(ThreadTeam, EveryShareRunsOncePerRound) {
+  constexpr int kThreads = 3;  // more than the CPUs of a 2-core machine: pinning wraps around
+  std::vector<std::atomic<int>> runs(kThreads);
+  std::thread::id share0_thread;
+  {
+    ThreadTeam team(kThreads, [&](int t) {
+      runs[static_cast<std::size_t>(t)].fetch_add(1);
+      if (t == 0) share0_thread = std::this_thread::get_id();
+    });
+    for (int round = 1; round <= 5; ++round) {
+      team.run();
+      for (int t = 0; t < kThreads; ++t) EXPECT_EQ(runs[static_cast<std::size_t>(t)].load(), round) << "share " << t;
+    }
+  }
+  EXPECT_EQ(share0_thread, std::this_thread::get_id());  // the caller works too
+}
+
+TEST(ThreadTeam, OneThreadIsTheCallerAlone) {
+  int runs = 0;
+  ThreadTeam team(1, [&](int t) { runs += t + 1; });
+  team.run();
+  team.run();
+  EXPECT_EQ(runs, 2);
+}
+
+TEST(PinnedToCpu, PinsAndGivesTheCpuSetBack) {
+  const std::vector<int> before = allowed_cpus();
+#ifdef __linux__
+  ASSERT_FALSE(before.empty());
+  {
+    const PinnedToCpu pin(before.back());
+    EXPECT_EQ(allowed_cpus(), std::vector<int>{before.back()});
+  }
+#endif
+  EXPECT_EQ(allowed_cpus(), before);
+}
+
+}  // namespace
+}  // namespace dp
