@@ -228,7 +228,12 @@ ProvidedFigure FigureProvider::provide(const FigureRef& ref, const std::string& 
   if (figure.own_points < kMinCurvePoints) {  // dots, not a curve: show a committed full run
     const auto* committed = committed_run(ref.lab, ref.plot);
     if (!committed) return figure;
-    const PlotOutcome drawn = render_svg_plot(committed->first, *find_plot(committed->first, ref.plot), dest.string());
+    // The committed run's plot (its title and cache markers belong to its run), with the axis
+    // labels this build's lab writes: the same axes, in the current words and units.
+    PlotSpec spec = *find_plot(committed->first, ref.plot);
+    spec.xlabel = plot->xlabel;
+    spec.ylabel = plot->ylabel;
+    const PlotOutcome drawn = render_svg_plot(committed->first, spec, dest.string());
     warnings_.insert(warnings_.end(), drawn.warnings.begin(), drawn.warnings.end());
     if (!fs::exists(dest)) throw drawing_failed();
     figure.result = &committed->first;
