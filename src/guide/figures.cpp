@@ -65,10 +65,23 @@ class ResultsLock {
   int fd_ = -1;
 };
 
-bool has_plot(const Result& r, const std::string& plot) {
+const PlotSpec* find_plot(const Result& r, const std::string& plot) {
   for (const auto& p : r.plots)
-    if (p.name == plot) return true;
-  return false;
+    if (p.name == plot) return &p;
+  return nullptr;
+}
+
+// A path as the reader finds it in the repository ("bench/results/x.json"), else as it is.
+std::string repository_path(const fs::path& path) {
+#ifdef DP_SOURCE_DIR
+  const fs::path rel = fs::relative(path, DP_SOURCE_DIR);
+  if (!rel.empty() && *rel.begin() != "..") return rel.generic_string();
+#endif
+  return path.string();
+}
+
+void write_json(const fs::path& path, const Result& result) {
+  write_file_atomically(path.string(), nlohmann::json(result).dump(2) + "\n");
 }
 
 std::string plot_names(const Result& r) {
@@ -79,10 +92,12 @@ std::string plot_names(const Result& r) {
 
 }  // namespace
 
-std::string caption_note(const Result& result) {
-  const std::string date = result.started_at.substr(0, 10);
-  return fmt::format("Measured on {}, {}{}.", result.machine.cpu.empty() ? "an unnamed CPU" : result.machine.cpu,
-                     date, result.quick ? ", quick run" : "");
+std::string default_committed_dir() {
+#ifdef DP_SOURCE_DIR
+  return (fs::path(DP_SOURCE_DIR) / "bench" / "results").string();
+#else
+  return "bench/results";
+#endif
 }
 
 FigureProvider::FigureProvider(FigureSources sources, std::ostream& log)
@@ -132,10 +147,10 @@ std::optional<FigureProvider::LabResult> FigureProvider::newest_stored(const std
 FigureProvider::LabResult& FigureProvider::result_for(const std::string& lab,
                                                       const std::string& page_path,
                                                       const std::string& plot) {
-  if (auto it = cache_.find(lab); it != cache_.end() && has_plot(it->second.result, plot))
+  if (auto it = cache_.find(lab); it != cache_.end() && find_plot(it->second.result, plot))
     return it->second;
   // An older result may predate the plot a page asks for; then the lab runs again.
-  if (auto stored = newest_stored(lab); stored && has_plot(stored->result, plot))
+  if (auto stored = newest_stored(lab); stored && find_plot(stored->result, plot))
     return cache_[lab] = std::move(*stored);
 
   const LabDef* def = find_lab(lab);
@@ -151,7 +166,7 @@ FigureProvider::LabResult& FigureProvider::result_for(const std::string& lab,
   // Two builds at once (or two tests) wait for each other here, and the second one uses the
   // result the first one produced instead of running the lab again.
   const ResultsLock lock(sources_.results_dir, lab);
-  if (auto stored = newest_stored(lab); stored && has_plot(stored->result, plot))
+  if (auto stored = newest_stored(lab); stored && find_plot(stored->result, plot))
     return cache_[lab] = std::move(*stored);
 
   ++runs_started_;
@@ -183,7 +198,7 @@ void FigureProvider::plan(const std::vector<FigureRef>& refs) {
   for (const auto& ref : refs) {
     if (std::find(to_run.begin(), to_run.end(), ref.lab) != to_run.end() || !find_lab(ref.lab)) continue;
     const auto stored = newest_stored(ref.lab);
-    if (!stored || !has_plot(stored->result, ref.plot)) to_run.push_back(ref.lab);
+    if (!stored || !find_plot(stored->result, ref.plot)) to_run.push_back(ref.lab);
   }
   planned_runs_ = to_run.size();
   if (to_run.empty()) {
@@ -196,16 +211,42 @@ void FigureProvider::plan(const std::vector<FigureRef>& refs) {
   log_.flush();
 }
 
-const Result& FigureProvider::provide(const FigureRef& ref, const std::string& page_path,
-                                      const std::string& dest_dir) {
+const std::pair<Result, std::string>* FigureProvider::committed_run(const std::string& lab,
+                                                                  const std::string& plot) {
+  const std::string key = lab + "/" + plot;
+  if (auto it = committed_.find(key); it != committed_.end()) return it->second ? &*it->second : nullptr;
+  std::optional<std::pair<Result, std::string>> best;
+  std::error_code ec;
+  if (!sources_.committed_dir.empty() && fs::is_directory(sources_.committed_dir, ec)) {
+    for (const auto& entry : fs::recursive_directory_iterator(sources_.committed_dir, ec)) {
+      if (!entry.is_regular_file() || entry.path().extension() != ".json") continue;
+      // bench/results also holds other documents (GPU-machine summaries): read only lab results.
+      std::ifstream in(entry.path());
+      const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+      if (!j.is_object() || j.value("lab", "") != lab) continue;
+      auto r = read_result_file(entry.path(), warnings_);
+      if (!r || r->quick || !r->all_checks_passed()) continue;
+      const PlotSpec* p = find_plot(*r, plot);
+      if (!p || distinct_x_count(*r, *p) < kMinCurvePoints) continue;
+      if (!best || r->started_at > best->first.started_at)
+        best.emplace(std::move(*r), repository_path(entry.path()));
+    }
+  }
+  auto& slot = committed_[key] = std::move(best);
+  return slot ? &*slot : nullptr;
+}
+
+ProvidedFigure FigureProvider::provide(const FigureRef& ref, const std::string& page_path,
+                                       const std::string& dest_dir) {
+  std::error_code ec;
+  fs::create_directories(dest_dir, ec);
+  const fs::path dest = fs::path(dest_dir) / ref.file;
   if (sources_.placeholders) {
     if (!find_lab(ref.lab))
       throw Error(fmt::format("guide/docs/{}: lab '{}' is not registered, so its figures cannot be "
                               "drawn; `dontpanic list` shows the labs (nearest: {})",
                               page_path, ref.lab, nearest_lab_id(ref.lab)));
-    std::error_code ec;
-    fs::create_directories(dest_dir, ec);
-    write_file_atomically((fs::path(dest_dir) / ref.file).string(),
+    write_file_atomically(dest.string(),
                           fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 960 560\">"
                                       "<rect width=\"960\" height=\"560\" fill=\"#f5f5f5\"/><text x=\"480\" "
                                       "y=\"280\" text-anchor=\"middle\">{} ({})</text></svg>\n",
@@ -213,17 +254,41 @@ const Result& FigureProvider::provide(const FigureRef& ref, const std::string& p
     placeholder_.lab = ref.lab;
     placeholder_.machine.cpu = "no machine (a placeholder drawn by a test build)";
     placeholder_.started_at = now_iso8601();
-    return placeholder_;
+    write_json(fs::path(dest_dir) / (ref.lab + ".json"), placeholder_);
+    return {&placeholder_, ref.lab + ".json", "", 0};
   }
   LabResult* lr = &result_for(ref.lab, page_path, ref.plot);
-  if (!has_plot(lr->result, ref.plot))
+  const PlotSpec* plot = find_plot(lr->result, ref.plot);
+  if (!plot)
     throw Error(fmt::format("guide/docs/{}: figure '{}' asks for plot '{}' of lab '{}', which "
                             "draws: {}",
                             page_path, ref.file, ref.plot, ref.lab, plot_names(lr->result)));
+  const auto drawing_failed = [&] {
+    std::string why;
+    for (const auto& w : warnings_) why += "; " + w;
+    return Error(fmt::format("guide/docs/{}: figure '{}' could not be drawn{}", page_path, ref.file, why));
+  };
 
-  std::error_code ec;
-  fs::create_directories(dest_dir, ec);
-  const fs::path dest = fs::path(dest_dir) / ref.file;
+  ProvidedFigure figure;
+  figure.own_points = distinct_x_count(lr->result, *plot);
+  if (figure.own_points < kMinCurvePoints) {  // dots, not a curve: show a committed full run
+    const auto* committed = committed_run(ref.lab, ref.plot);
+    if (!committed) return figure;
+    // The committed run's plot (its title and cache markers belong to its run), with the axis
+    // labels this build's lab writes: the same axes, in the current words and units.
+    PlotSpec spec = *find_plot(committed->first, ref.plot);
+    spec.xlabel = plot->xlabel;
+    spec.ylabel = plot->ylabel;
+    const PlotOutcome drawn = render_svg_plot(committed->first, spec, dest.string());
+    warnings_.insert(warnings_.end(), drawn.warnings.begin(), drawn.warnings.end());
+    if (!fs::exists(dest)) throw drawing_failed();
+    figure.result = &committed->first;
+    figure.committed_from = committed->second;
+    figure.json_file = ref.lab + "-full-run.json";
+    write_json(fs::path(dest_dir) / figure.json_file, committed->first);
+    return figure;
+  }
+
   const fs::path existing = fs::path(lr->svg_dir) / ref.file;
   if (!lr->svg_dir.empty() && fs::exists(existing) &&
       fs::last_write_time(existing) >= fs::last_write_time(fs::path(lr->svg_dir) / (ref.lab + ".json"), ec)) {
@@ -231,15 +296,14 @@ const Result& FigureProvider::provide(const FigureRef& ref, const std::string& p
     if (ec)
       throw Error(fmt::format("cannot copy {} to {}: {}", existing.string(), dest.string(), ec.message()));
   } else {
-    const PlotOutcome drawn = render_svg(lr->result, dest_dir);
+    const PlotOutcome drawn = render_svg_plot(lr->result, *plot, dest.string());
     warnings_.insert(warnings_.end(), drawn.warnings.begin(), drawn.warnings.end());
   }
-  if (!fs::exists(dest)) {
-    std::string why;
-    for (const auto& w : warnings_) why += "; " + w;
-    throw Error(fmt::format("guide/docs/{}: figure '{}' could not be drawn{}", page_path, ref.file, why));
-  }
-  return lr->result;
+  if (!fs::exists(dest)) throw drawing_failed();
+  figure.result = &lr->result;
+  figure.json_file = ref.lab + ".json";
+  write_json(fs::path(dest_dir) / figure.json_file, lr->result);
+  return figure;
 }
 
 }  // namespace dp::guide

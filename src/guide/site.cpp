@@ -16,7 +16,9 @@
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/plot.hpp"
 #include "core/process.hpp"
+#include "guide/caption.hpp"
 
 namespace dp::guide {
 
@@ -154,6 +156,33 @@ void check_out_dir(const fs::path& out, const fs::path& guide_dir) {
                             out.string()));
 }
 
+// A figure with its caption: the page's own text, where the run came from (caption_note), and
+// a link to the JSON of that run, which the site holds beside the figure.
+std::string figure_html(const FigureRef& fig, const std::string& indent, const ProvidedFigure& provided) {
+  const std::string folder = fig.link.target.substr(0, fig.link.target.rfind('/') + 1);
+  const std::string text = fig.link.text.empty() || fig.link.text.back() == '.' ? fig.link.text : fig.link.text + ".";
+  std::string origin;
+  if (!provided.committed_from.empty())
+    origin = fmt::format(" Not this machine: the run this guide was built from measured {} size{}, too "
+                         "few for a curve, so this is the full run kept in <code>{}</code>.",
+                         provided.own_points, provided.own_points == 1 ? "" : "s",
+                         html_escape(provided.committed_from));
+  return fmt::format("<figure class=\"dp-figure\" markdown>\n{0}[![{1}]({2})]({2})\n{0}<figcaption>"
+                     "{3}{4} {5} <a href=\"{6}{7}\">The numbers ({7})</a></figcaption>\n{0}</figure>",
+                     indent, fig.link.text, fig.link.target, html_escape(text), origin,
+                     html_escape(caption_note(*provided.result)), folder, provided.json_file);
+}
+
+// In place of a figure whose run has too few points to draw a curve (a quick run of a lab whose
+// sizes are expensive), when no full run of it is kept in bench/results.
+std::string unpublished_figure_html(const FigureRef& fig, const ProvidedFigure& provided) {
+  return fmt::format("<p class=\"dp-figure-missing\">The figure <code>{}</code> needs at least {} "
+                     "sizes to show a curve, and the run this copy of the guide was built from measured "
+                     "{}. Run it at full size to see the curve: <code>dontpanic run {}</code>, then build "
+                     "the guide again.</p>",
+                     fig.file, kMinCurvePoints, provided.own_points, fig.lab);
+}
+
 struct Replacement {
   std::size_t begin, end;
   std::string text;
@@ -254,9 +283,9 @@ StagedSite stage_site(const Site& site, const GuideOptions& options, std::ostrea
                                 "it can get its caption",
                                 path, fig.file));
       const std::string indent = page.body.substr(start, fig.link.begin - start);
-      const Result* drawn = nullptr;
+      ProvidedFigure provided;
       try {
-        drawn = &figures.provide(fig, path, figures_out.string());
+        provided = figures.provide(fig, path, figures_out.string());
       } catch (const Unavailable& e) {  // e.g. a GPU lab on a machine without Vulkan
         staged.warnings.push_back(fmt::format("guide/docs/{}: figure {} left out: {}", path, fig.file, e.what()));
         edits.push_back({fig.link.begin, fig.link.end,
@@ -267,15 +296,17 @@ StagedSite stage_site(const Site& site, const GuideOptions& options, std::ostrea
                                      fig.file, html_escape(e.what()), fig.lab)});
         continue;
       }
-      const Result& result = *drawn;
+      if (!provided.result) {
+        staged.warnings.push_back(fmt::format("guide/docs/{}: figure {} left out: its run measured {} "
+                                              "x value(s), too few for a curve, and bench/results has "
+                                              "no full run of it",
+                                              path, fig.file, provided.own_points));
+        edits.push_back({fig.link.begin, fig.link.end, unpublished_figure_html(fig, provided)});
+        continue;
+      }
       staged_figures.insert("figures/" + fig.file);
-      edits.push_back(
-          {fig.link.begin, fig.link.end,
-           fmt::format("<figure class=\"dp-figure\" markdown>\n{0}[![{1}]({2})]({2})\n{0}<figcaption>"
-                       "{3}{4} {5}</figcaption>\n{0}</figure>",
-                       indent, fig.link.text, fig.link.target, html_escape(fig.link.text),
-                       fig.link.text.empty() || fig.link.text.back() == '.' ? "" : ".",
-                       html_escape(caption_note(result)))});
+      staged_figures.insert("figures/" + provided.json_file);
+      edits.push_back({fig.link.begin, fig.link.end, figure_html(fig, indent, provided)});
     }
 
     std::sort(edits.begin(), edits.end(), [](const Replacement& a, const Replacement& b) {

@@ -5,6 +5,7 @@
 //   <staging>/docs/       the pages this build includes, each with its badge written in, links to
 //                         pages above the build's level turned into plain text that says how to
 //                         unlock them, figures in docs/figures/ with captions naming their machine
+//                         and linking the JSON of their run (copied beside them)
 //   <staging>/mkdocs.yml  INHERITs guide/mkdocs.yml and adds docs_dir, site_dir and the nav
 // and then runs `mkdocs build --strict` (any broken link or missing file fails the build).
 //

@@ -25,7 +25,8 @@ Result sample_result() {
   r.add_check("sums agree", true, "all equal");
   r.headlines.push_back({"L1", "3.2 GB/s"});
   r.notes.push_back("a note");
-  r.plots.push_back({"time", "t", "x", "y", PlotSpec::Y::time, true, false, {}, {{32768, "L1"}}});
+  r.plots.push_back(PlotSpec{.name = "time", .title = "t", .xlabel = "x", .ylabel = "y", .y = PlotSpec::Y::time,
+                             .logx = true, .logy = false, .markers = {{32768, "L1"}}});
   return r;
 }
 

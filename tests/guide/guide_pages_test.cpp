@@ -304,7 +304,7 @@ TEST(GuideStage, FiltersPagesWritesBadgesLocksLinksAndCaptionsFigures) {
   Stats s;
   s.median_ns = s.p10_ns = s.p90_ns = 1;
   s.reps = 1;
-  r.add_point("sequential", "bytes", 4096, s, 1, "GB/s");
+  for (double x : {4096, 8192, 16384}) r.add_point("sequential", "bytes", x, s, 1, "GB/s");  // 3: a curve
   write(dir.path() / "results/ready-lab.json", nlohmann::json(r).dump());
   write(dir.path() / "results/ready-lab-time.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
 
@@ -321,7 +321,7 @@ TEST(GuideStage, FiltersPagesWritesBadgesLocksLinksAndCaptionsFigures) {
   const StagedSite staged = stage_site(load_site(options.guide_dir, options.selection, labs), options, log);
 
   EXPECT_EQ(staged.pages, (std::vector<std::string>{"index.md", "m1/index.md", "m1/ready.md"}));
-  EXPECT_EQ(staged.figures, (std::vector<std::string>{"figures/ready-lab-time.svg"}));
+  EXPECT_EQ(staged.figures, (std::vector<std::string>{"figures/ready-lab-time.svg", "figures/ready-lab.json"}));
   EXPECT_TRUE(fs::exists(dir.path() / "stage/docs/figures/ready-lab-time.svg"));
   EXPECT_TRUE(fs::exists(dir.path() / "stage/docs/stylesheets/x.css"));
   EXPECT_FALSE(fs::exists(dir.path() / "stage/docs/m1/deep.md"));
@@ -337,7 +337,8 @@ TEST(GuideStage, FiltersPagesWritesBadgesLocksLinksAndCaptionsFigures) {
   EXPECT_NE(home.find("<p class=\"dp-badges\"><span class=\"dp-badge dp-badge--level\""), std::string::npos) << home;
 
   const std::string page = read(dir.path() / "stage/docs/m1/ready.md");
-  EXPECT_NE(page.find("<figcaption>Time per element. Measured on Test CPU 9000, 2025-01-02, quick run.</figcaption>"),
+  EXPECT_NE(page.find("<figcaption>Time per element. Measured on Test CPU 9000; quick run, default parameters; "
+                      "2025-01-02. <a href=\"../figures/ready-lab.json\">The numbers (ready-lab.json)</a></figcaption>"),
             std::string::npos) << page;
   EXPECT_NE(read(dir.path() / "stage/docs/m1/index.md").find("[Ready one](ready.md)"), std::string::npos);
 

@@ -18,6 +18,7 @@
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/plot.hpp"
 #include "core/process.hpp"
 #include "core/runner.hpp"
 #include "guide/site.hpp"

@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/plot.hpp"
 #include "core/runner.hpp"
 #include "guide/site.hpp"
 #include "support.hpp"
@@ -65,6 +66,9 @@ TEST_P(LabQuickRun, AllChecksPass) {
       EXPECT_TRUE(drawn) << "a page shows " << GetParam() << "-" << plot << ".svg, but the lab draws no plot '" << plot << "'";
       EXPECT_TRUE(std::filesystem::exists(dir.path() / (GetParam() + "-" + plot + ".svg"))) << plot;
     }
+    // Every plot's axes say their units (issue 12: graph-modes' "time per pass" had none).
+    for (const auto& plot : outcome.result.plots)
+      for (const auto& problem : plot_problems(outcome.result, plot)) ADD_FAILURE() << problem;
   } catch (const Unavailable& e) {
     GTEST_SKIP() << "unavailable here: " << e.what();
   }

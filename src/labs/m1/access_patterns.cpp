@@ -156,10 +156,14 @@ void run(dp::LabContext& ctx) {
   for (int level = 1; level <= 3; ++level)
     if (auto bytes = machine.cache_bytes(level))
       markers.push_back({static_cast<double>(bytes), fmt::format("L{} {}", level, dp::format_bytes(bytes))});
-  ctx.result.plots.push_back({"time", "Summing an array: time per element", "working set",
-                              "ns per element (median, p10-p90 bars)", dp::PlotSpec::Y::time, true, true, {}, markers});
-  ctx.result.plots.push_back({"bandwidth", "Summing an array: useful bytes per second", "working set",
-                              "GB/s (array bytes / time, log scale)", dp::PlotSpec::Y::throughput, true, true, {}, markers});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "time", .title = "Summing an array: time per element", .xlabel = "working set",
+      .ylabel = "ns per element (median, p10-p90 bars)", .y = dp::PlotSpec::Y::time, .logx = true,
+      .logy = true, .markers = markers});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "bandwidth", .title = "Summing an array: useful bytes per second", .xlabel = "working set",
+      .ylabel = "GB/s (array bytes / time, log scale)", .y = dp::PlotSpec::Y::throughput, .logx = true,
+      .logy = true, .markers = markers});
 
   // Key figures: each cache level at half its size (safely inside it), and DRAM at the largest set.
   struct Where { std::string name; double bytes; };

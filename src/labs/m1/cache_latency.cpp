@@ -321,8 +321,10 @@ void run(dp::LabContext& ctx) {
       "Detected sizes come from the curve alone. A private cache shows close to its size; a shared "
       "last-level cache (other cores, other virtual machines) can look smaller, and TLB misses can "
       "add a step of their own where the pages stop fitting in the TLB.");
-  ctx.result.plots.push_back({"latency", "Pointer chase: time per dependent load", "working set (bytes)",
-                              "ns per load (median, p10-p90 bars)", dp::PlotSpec::Y::time, true, true, {}, markers});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "latency", .title = "Pointer chase: time per dependent load", .xlabel = "working set",
+      .ylabel = "ns per load (median, p10-p90 bars)", .y = dp::PlotSpec::Y::time, .logx = true,
+      .logy = true, .markers = markers});
 }
 
 }  // namespace

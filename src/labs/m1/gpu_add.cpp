@@ -247,21 +247,19 @@ void run(dp::LabContext& ctx) {
   ctx.result.headlines.push_back({"where end-to-end goes", end_to_end_split(ctx.result)});
   ctx.result.headlines.push_back({"kernel vec4 bandwidth", fmt::format("{:.1f} GB/s at n = {:g}", vec4->points.back().throughput,
                                                                        vec4->points.back().x)});
-  ctx.result.plots.push_back({"time", "Vector add: CPU vs GPU, end to end and kernel alone", "elements",
-                              "time per add (ns, log)", dp::PlotSpec::Y::time, true, true,
-                              {"cpu", "gpu end-to-end", "kernel submit+wait", "kernel vec4"}, {}});
-  ctx.result.plots.push_back({.name = "split",
-                              .title = "Where the end-to-end time goes",
-                              .xlabel = "elements",
-                              .ylabel = "time (ns, log): host copies on the CPU clock, the rest on the GPU's",
-                              .y = dp::PlotSpec::Y::time,
-                              .logx = true,
-                              .logy = true,
-                              .variants = {"gpu end-to-end", "staging copy in", "upload", "compute", "download",
-                                           "staging copy out"},
-                              .markers = {}});
-  ctx.result.plots.push_back({"bandwidth", "Vector add bandwidth", "elements", "GB/s (12 bytes per element)",
-                              dp::PlotSpec::Y::throughput, true, false, {"cpu", "kernel scalar", "kernel vec4"}, {}});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "time", .title = "Vector add: CPU vs GPU, end to end and kernel alone", .xlabel = "elements",
+      .ylabel = "ns per add (log)", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true,
+      .variants = {"cpu", "gpu end-to-end", "kernel submit+wait", "kernel vec4"}});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "split", .title = "Where the end-to-end time goes", .xlabel = "elements",
+      .ylabel = "ns (log): host copies on the CPU clock, the rest on the GPU's", .y = dp::PlotSpec::Y::time,
+      .logx = true, .logy = true,
+      .variants = {"gpu end-to-end", "staging copy in", "upload", "compute", "download", "staging copy out"}});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "bandwidth", .title = "Vector add bandwidth", .xlabel = "elements",
+      .ylabel = "GB/s (12 bytes per element)", .y = dp::PlotSpec::Y::throughput, .logx = true,
+      .logy = false, .variants = {"cpu", "kernel scalar", "kernel vec4"}});
   ctx.result.notes.push_back(
       "GPU-clock variants come from timestamp queries; wall-clock ones include the driver, the queue "
       "and the fence. On lavapipe the 'GPU' is this CPU, so the transfers are memcpy.");

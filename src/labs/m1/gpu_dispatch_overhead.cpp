@@ -147,8 +147,9 @@ void run(dp::LabContext& ctx) {
                                   fmt::format("{:.2f} us per dispatch ({:.0f}x fewer)", batched->points.back().median_ns / 1e3,
                                               each->points.back().median_ns / batched->points.back().median_ns)});
   ctx.result.headlines.push_back({"GPU time per chained dispatch", fmt::format("{:.2f} us", gpu->points.back().median_ns / 1e3)});
-  ctx.result.plots.push_back({"per-dispatch", "Cost per tiny dispatch", "dispatches per run", "ns per dispatch (log)",
-                              dp::PlotSpec::Y::time, true, true, {}, {}});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "per-dispatch", .title = "Cost per tiny dispatch", .xlabel = "dispatches per run",
+      .ylabel = "ns per dispatch (log)", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true});
   ctx.result.notes.push_back("Wall-clock variants time the whole submit + wait and divide by N; the GPU-clock "
                              "ones read timestamps around the N dispatches.");
   add_validation_check(device, ctx);

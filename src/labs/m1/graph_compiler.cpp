@@ -185,7 +185,7 @@ void run(dp::LabContext& ctx) {
   for (Mode m : kModes) names.push_back(dp::graph::mode_name(m));
   ctx.result.plots.push_back(dp::PlotSpec{
       .name = "depth", .title = fmt::format("Fusion, width {}: one forward pass", width), .xlabel = "depth (layers)",
-      .ylabel = "time per pass", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true, .variants = names,
+      .ylabel = "ns per pass", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true, .variants = names,
       .markers = {}});
 }
 

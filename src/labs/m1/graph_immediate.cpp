@@ -208,11 +208,11 @@ void run(dp::LabContext& ctx) {
   for (Mode m : kModes) mode_names.push_back(dp::graph::mode_name(m));
   ctx.result.plots.push_back(dp::PlotSpec{
       .name = "modes", .title = fmt::format("One forward pass, op by op, depth {}", depth), .xlabel = "width",
-      .ylabel = "time per pass", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true, .variants = mode_names,
+      .ylabel = "ns per pass", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true, .variants = mode_names,
       .markers = {}});
   ctx.result.plots.push_back(dp::PlotSpec{
       .name = "costs", .title = "What one op costs gpu-immediate, piece by piece", .xlabel = "width",
-      .ylabel = "time", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true,
+      .ylabel = "ns per op", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true,
       .variants = {"cost: upload x, W, b", "cost: build pipeline", "cost: submit + wait", "cost: download y",
                    "cost: GPU time of the dispatch"},
       .markers = {}});

@@ -133,7 +133,7 @@ void run(dp::LabContext& ctx) {
   const std::vector<std::string> names = {"cpu-immediate", "cpu-fused"};
   ctx.result.plots.push_back(dp::PlotSpec{
       .name = "time", .title = fmt::format("A {}-layer perceptron, one forward pass", depth),
-      .xlabel = "width (x is width x width, every W is width x width)", .ylabel = "time per forward pass",
+      .xlabel = "width (x is width x width, every W is width x width)", .ylabel = "ns per forward pass",
       .y = dp::PlotSpec::Y::time, .logx = true, .logy = true, .variants = names, .markers = {}});
   ctx.result.plots.push_back(dp::PlotSpec{
       .name = "gflops", .title = "Useful arithmetic per second", .xlabel = "width",

@@ -316,11 +316,11 @@ void run(dp::LabContext& ctx) {
       dp::tensor::max_threads()));
   ctx.result.plots.push_back(dp::PlotSpec{
       .name = "width", .title = fmt::format("One forward pass, depth {}, batch = width", depth),
-      .xlabel = "width (tensors are width x width)", .ylabel = "time per pass", .y = dp::PlotSpec::Y::time,
+      .xlabel = "width (tensors are width x width)", .ylabel = "ns per pass", .y = dp::PlotSpec::Y::time,
       .logx = true, .logy = true, .variants = width_series, .markers = {}});
   ctx.result.plots.push_back(dp::PlotSpec{
       .name = "depth", .title = fmt::format("One forward pass, width {}", depth_width), .xlabel = "depth (layers)",
-      .ylabel = "time per pass", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true,
+      .ylabel = "ns per pass", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true,
       .variants = depth_series, .markers = {}});
 }
 

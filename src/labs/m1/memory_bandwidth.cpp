@@ -421,12 +421,15 @@ void run(dp::LabContext& ctx) {
     one.push_back(series_name(v, 1));
     many.push_back(series_name(v, thread_counts.back()));
   }
-  ctx.result.plots.push_back({"one-thread", "Memory bandwidth, one thread", "working set (bytes counted per pass)",
-                              "GB/s (read + written)", dp::PlotSpec::Y::throughput, true, true, one, markers});
-  ctx.result.plots.push_back({"all-threads", fmt::format("Memory bandwidth, {} thread{}", thread_counts.back(),
-                                                         thread_counts.back() > 1 ? "s" : ""),
-                              "working set (bytes counted per pass)", "GB/s (read + written)",
-                              dp::PlotSpec::Y::throughput, true, true, many, markers});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "one-thread", .title = "Memory bandwidth, one thread",
+      .xlabel = "working set (bytes counted per pass)", .ylabel = "GB/s (read + written)",
+      .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = true, .variants = one, .markers = markers});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "all-threads",
+      .title = fmt::format("Memory bandwidth, {} thread{}", thread_counts.back(), thread_counts.back() > 1 ? "s" : ""),
+      .xlabel = "working set (bytes counted per pass)", .ylabel = "GB/s (read + written)",
+      .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = true, .variants = many, .markers = markers});
 }
 
 }  // namespace

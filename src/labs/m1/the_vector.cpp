@@ -392,14 +392,19 @@ void run(dp::LabContext& ctx) {
   ctx.result.notes.push_back("Fill times include freeing the container. Middle-insert times exclude erasing "
                              "the inserted elements again between timed iterations.");
 
-  ctx.result.plots.push_back({"fill", "Filling a container with n ints", "elements", "ns per element",
-                              dp::PlotSpec::Y::time, true, true,
-                              {"vector-push", "vector-reserve", "vector-index", "deque-push", "list-push"}, {}});
-  ctx.result.plots.push_back({"traverse", "Summing every element in order", "elements", "ns per element",
-                              dp::PlotSpec::Y::time, true, true, {"vector", "deque", "list", "list-scattered"}, {}});
-  ctx.result.plots.push_back({"middle-insert", fmt::format("Inserting {} ints at the middle", inserts),
-                              "elements already in the container", "ns per insert", dp::PlotSpec::Y::time, true,
-                              true, {"vector-insert", "deque-insert", "list-insert", "list-kept-insert"}, {}});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "fill", .title = "Filling a container with n ints", .xlabel = "elements",
+      .ylabel = "ns per element", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true,
+      .variants = {"vector-push", "vector-reserve", "vector-index", "deque-push", "list-push"}});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "traverse", .title = "Summing every element in order", .xlabel = "elements",
+      .ylabel = "ns per element", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true,
+      .variants = {"vector", "deque", "list", "list-scattered"}});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "middle-insert", .title = fmt::format("Inserting {} ints at the middle", inserts),
+      .xlabel = "elements already in the container", .ylabel = "ns per insert", .y = dp::PlotSpec::Y::time,
+      .logx = true, .logy = true,
+      .variants = {"vector-insert", "deque-insert", "list-insert", "list-kept-insert"}});
 }
 
 }  // namespace

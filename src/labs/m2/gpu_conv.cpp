@@ -178,8 +178,10 @@ void run(dp::LabContext& ctx) {
     ctx.result.headlines.push_back({fmt::format("{} at {} x {}", v.name, s->points.back().x, s->points.back().x),
                                     fmt::format("{:.3g} GFLOP/s", s->points.back().throughput)});
   }
-  ctx.result.plots.push_back({"gflops", fmt::format("2D convolution, {} x {} filter", k, k), "image side (pixels)",
-                              "GFLOP/s (2 k^2 per pixel / time)", dp::PlotSpec::Y::throughput, true, true, {}, {}});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "gflops", .title = fmt::format("2D convolution, {} x {} filter", k, k),
+      .xlabel = "image side (pixels)", .ylabel = "GFLOP/s (2 k^2 per pixel / time)",
+      .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = true});
   ctx.result.notes.push_back("The padded copy is made once on the CPU and uploaded; its cost is not in the "
                              "padded and shared-tiled times.");
   add_validation_check(device, ctx);

@@ -167,10 +167,14 @@ void run(dp::LabContext& ctx) {
   for (const auto& v : kVariants) uniform_series.push_back(v.name + ", uniform"), skewed_series.push_back(v.name + ", skewed");
   uniform_series.push_back("cpu, uniform");
   skewed_series.push_back("cpu, skewed");
-  ctx.result.plots.push_back({"uniform", "Histogram of uniform bytes", "bytes", "GB/s of input",
-                              dp::PlotSpec::Y::throughput, true, true, uniform_series, {}});
-  ctx.result.plots.push_back({"skewed", "Histogram of skewed bytes (30% in one bin)", "bytes", "GB/s of input",
-                              dp::PlotSpec::Y::throughput, true, true, skewed_series, {}});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "uniform", .title = "Histogram of uniform bytes", .xlabel = "input size",
+      .ylabel = "GB/s of input", .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = true,
+      .variants = uniform_series});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "skewed", .title = "Histogram of skewed bytes (30% in one bin)", .xlabel = "input size",
+      .ylabel = "GB/s of input", .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = true,
+      .variants = skewed_series});
   ctx.result.notes.push_back("GPU times are on the GPU clock and include zeroing the 256 bins.");
   add_validation_check(device, ctx);
 }

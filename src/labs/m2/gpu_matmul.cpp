@@ -329,9 +329,9 @@ void run(dp::LabContext& ctx) {
                                          peak.fp16_gflops, peak.source));
   for (const auto& t : tuned) ctx.result.notes.push_back("tuned tile shape, " + t);
   if (!tune) ctx.result.notes.push_back("tile shapes not tuned (quick mode or a CPU device): the first candidate is used");
-  std::vector<dp::Marker> none;
-  ctx.result.plots.push_back({"gflops", "Matrix multiply: the optimisation ladder", "n (M = N = K)",
-                              "GFLOP/s (2n^3 / GPU time)", dp::PlotSpec::Y::throughput, true, true, {}, none});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "gflops", .title = "Matrix multiply: the optimisation ladder", .xlabel = "n (M = N = K)",
+      .ylabel = "GFLOP/s (2n^3 / GPU time)", .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = true});
   add_validation_check(device, ctx);
 }
 

@@ -173,8 +173,10 @@ void run(dp::LabContext& ctx) {
     ctx.result.headlines.push_back({fmt::format("{} at n = {:g}", v.name, s->points.back().x),
                                     fmt::format("{:.1f} GB/s", s->points.back().throughput)});
   }
-  ctx.result.plots.push_back({"bandwidth", "Summing n floats", "elements", "GB/s (4 bytes per element / time)",
-                              dp::PlotSpec::Y::throughput, true, true, {}, {}});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "bandwidth", .title = "Summing n floats", .xlabel = "elements",
+      .ylabel = "GB/s (4 bytes per element / time)", .y = dp::PlotSpec::Y::throughput, .logx = true,
+      .logy = true});
   ctx.result.notes.push_back("GPU variants are timed on the GPU clock, including the zero-fill of the result "
                              "(atomics) or both passes (two-pass).");
   add_validation_check(device, ctx);
