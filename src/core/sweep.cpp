@@ -68,8 +68,10 @@ Sweep::Sweep(LabContext& ctx, std::string what, std::vector<std::uint64_t> sizes
     options_.label = bytes ? [](std::uint64_t n) { return format_bytes(n); }
                            : [](std::uint64_t n) { return fmt::format("{}", n); };
   }
+  // Its share of what is left of the lab's budget. A budget that earlier work spent entirely
+  // becomes a nanosecond, not zero: zero means "no budget" (a full run), and this sweep has one.
   if (options_.stops_early && ctx_.time_budget_seconds > 0)
-    budget_seconds_ = std::max(0.0, ctx_.time_budget_seconds - ctx_.seconds_elapsed()) * options_.budget_share;
+    budget_seconds_ = std::max(1e-9, (ctx_.time_budget_seconds - ctx_.seconds_elapsed()) * options_.budget_share);
 }
 
 double Sweep::weight_of(std::size_t i) const {

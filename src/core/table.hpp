@@ -23,4 +23,7 @@ class Table {
 // Formats a number with about three significant digits: 0.0123, 1.23, 123, 12300.
 std::string format_number(double value);
 
+// A duration in the unit that fits, three significant digits: 141878 -> "142 us", 12.3 -> "12.3 ns".
+std::string format_duration_ns(double ns);
+
 }  // namespace dp

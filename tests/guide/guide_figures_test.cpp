@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/process.hpp"
 #include "guide/caption.hpp"
@@ -49,6 +50,7 @@ Result result_with(int points, bool quick, const std::string& started_at) {
   Result r;
   r.lab = "access-patterns";
   r.title = "Access patterns";
+  r.code_version = find_lab("access-patterns")->info.code_version;  // made by this build's lab
   r.started_at = started_at;
   r.machine = test_machine();
   r.quick = quick;
@@ -142,6 +144,29 @@ TEST(FigurePublish, ARunWithThreePointsIsPublishedWithItsJson) {
   EXPECT_TRUE(fs::exists(dir.path() / "out/access-patterns-time.svg"));
   const Result back = nlohmann::json::parse(read(dir.path() / "out/access-patterns.json")).get<Result>();
   EXPECT_EQ(back.started_at, "2026-12-01T10:00:00Z");
+}
+
+// A stored result made by another version of the lab's code, or with other --param values than
+// the build asks for, is not reused: the build would run the lab (here it may not, so it says so).
+TEST(FigurePublish, AResultOfOtherCodeOrOtherParametersIsNotReused) {
+  test::ScratchDir dir;
+  Result stale = result_with(3, true, "2026-12-01T10:00:00Z");
+  stale.code_version = "0123456789ab";
+  save(stale, dir.path() / "results/access-patterns.json");
+  std::ostringstream log;
+  FigureProvider stale_provider(sources_in(dir), log);
+  EXPECT_THROW(stale_provider.provide(time_figure(), "m1/access-patterns.md", dir / "out"), Error);
+
+  save(result_with(3, true, "2026-12-01T10:00:00Z"), dir.path() / "results/access-patterns.json");  // max-kib=0
+  FigureSources other_params = sources_in(dir);
+  other_params.assignments = {"max-kib=256"};
+  FigureProvider param_provider(other_params, log);
+  EXPECT_THROW(param_provider.provide(time_figure(), "m1/access-patterns.md", dir / "out"), Error);
+
+  FigureSources same_params = sources_in(dir);
+  same_params.assignments = {"max_kib=0", "n=7"};  // another spelling; n is some other lab's
+  FigureProvider same_provider(same_params, log);
+  EXPECT_NE(same_provider.provide(time_figure(), "m1/access-patterns.md", dir / "out").result, nullptr);
 }
 
 TEST(FigurePublish, AOnePointRunShowsTheCommittedFullRunInstead) {

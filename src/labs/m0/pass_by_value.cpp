@@ -27,6 +27,7 @@
 
 #include "core/check_tally.hpp"
 #include "core/lab.hpp"
+#include "core/table.hpp"
 #include "core/sweep.hpp"
 
 // The callees live in a named namespace (external linkage) and carry DP_REAL_CALL, so that the
@@ -210,19 +211,10 @@ void vector_sweep(dp::LabContext& ctx, std::mt19937_64& rng, std::size_t max_byt
   for (int k = 1; k < 3; ++k) places[k].report(ctx.result, "its elements were the caller's own");
 }
 
-// 141878 -> "142 us": three significant digits, in the unit that fits.
-std::string readable_ns(double ns) {
-  if (ns >= 1e6) return fmt::format("{:.3g} ms", ns / 1e6);
-  if (ns >= 1e3) return fmt::format("{:.3g} us", ns / 1e3);
-  return fmt::format("{:.3g} ns", ns);
-}
-
 // "12.3 ns" for the series' point at x, or "-" when there is none.
 std::string at(const dp::Result& r, const std::string& series, double x) {
-  if (const dp::Series* s = r.find_series(series))
-    for (const dp::Point& p : s->points)
-      if (p.x == x) return readable_ns(p.median_ns);
-  return "-";
+  const dp::Point* p = r.point_at(series, x);
+  return p ? dp::format_duration_ns(p->median_ns) : "-";
 }
 
 void run(dp::LabContext& ctx) {

@@ -420,9 +420,9 @@ DP_REGISTER_LAB({
              .source = "src/labs/m1/the_vector.cpp",
              .requires_gpu = {}},
     .params = {dp::ParamSpec::integer("max-n", "largest container for fill and traverse, in elements",
-                                      1 << 22, 1 << 20, 1024, 1 << 25),
+                                      1 << 22, 1 << 19, 1024, 1 << 25),
                dp::ParamSpec::integer("max-insert-n", "largest container for middle inserts, in elements",
-                                      1 << 18, 1 << 14, 1024, 1 << 22),
+                                      1 << 18, 1 << 16, 1024, 1 << 22),
                dp::ParamSpec::integer("inserts", "middle inserts per timed iteration", 1000, 1000, 1, 10000)},
     .run = run,
 });

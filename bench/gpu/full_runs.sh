@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# full_runs.sh — on the NVIDIA GPU machine: full runs of GPU labs, each saved as its own schema-1
+# result JSON, so that the guide can show a committed full-run figure where a reader's quick run
+# has too few points to draw a curve (src/guide/figures.cpp looks in bench/results/).
+#
+# Uses the bundle of bench/gpu/make_bundle.sh (.gpubundle/, .gl/), like run_on_gpu_machine.sh.
+#   here:        bench/gpu/make_bundle.sh
+#   device run:  carry [".gl", ".gpubundle"],
+#                command: DP_LABS="gpu-matmul gpu-conv" DP_LIMIT=120 bash bench/gpu/full_runs.sh
+# Writes ${OUT:-bench-out}/<lab>.json for each lab that passed its checks, and full-runs.log.
+set -uo pipefail
+out=${OUT:-bench-out}
+mkdir -p "$out"
+exec > >(tee "$out/full-runs.log") 2>&1
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+if ! ldconfig -p | grep -q libvulkan.so.1; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
+export XDG_CACHE_HOME=/tmp/dp-cache XDG_DATA_HOME=/tmp/dp-data DONTPANIC_GPU_VALIDATION=0
+echo "code version: $(git rev-parse --short HEAD 2>/dev/null || echo "${DP_COMMIT:-unknown}")"
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv || true
+
+for lab in ${DP_LABS:-gpu-matmul gpu-conv gpu-reduce gpu-histogram}; do
+  echo "=== $lab"
+  start=$(date +%s)
+  timeout "${DP_LIMIT:-120}" env LD_LIBRARY_PATH="$root/.gpubundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    "$root/.gpubundle/bin/dontpanic" run "$lab" --plot none --json "$out/$lab.json" --out /tmp/dp-results \
+    || { echo "!!! $lab exited with $?"; rm -f "$out/$lab.json"; }
+  echo "=== $lab took $(( $(date +%s) - start )) s"
+done
+ls -la "$out"
