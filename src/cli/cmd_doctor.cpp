@@ -56,9 +56,15 @@ std::vector<Item> gpu_items(nlohmann::json& gpus) {
     items.push_back({"Vulkan", "warn", why,
                      "GPU labs will be skipped; install lavapipe: sudo apt-get install mesa-vulkan-drivers", false});
   } else {
-    for (const auto& d : devices)
+    for (const auto& d : devices) {
+      if (!d.error.empty()) {  // DONTPANIC_GPU names no device: the labs would fail, so say it here
+        items.push_back({"GPU choice", "warn", d.error,
+                         "unset DONTPANIC_GPU, or set it to an index or name from the devices above", false});
+        continue;
+      }
       items.push_back({fmt::format("Vulkan device {}", d.index), "ok",
                        fmt::format("{} ({}){}", d.name, d.type, d.chosen ? ", used by GPU labs" : ""), "", false});
+    }
   }
 #else
   (void)gpus;
@@ -93,8 +99,11 @@ int doctor(bool json_out) {
                    fmt::format("1-minute load average {:.2f} on {} threads", m.load_average, m.threads),
                    "the machine is busy: close other programs, or expect noisy numbers", false});
   try {
-    History history(History::default_path());
-    items.push_back({"history", "ok", history.path(), "", true});
+    // Only look: the doctor creates nothing (the first run creates the database).
+    const std::string path = History::default_path();
+    const bool exists = History::exists(path);
+    History history(path, History::Access::read_only);
+    items.push_back({"history", "ok", exists ? path : fmt::format("no runs yet; the first run creates {}", path), "", true});
   } catch (const Error& e) {
     items.push_back({"history", "missing", e.what(), "fix the history file, or set XDG_DATA_HOME to a writable folder", true});
   }

@@ -4,11 +4,15 @@
 //   dontpanic guide serve [same options] [--port P]
 // Figures come from your own lab results (results/ or the history); a lab with none yet is run
 // in quick mode first. The work is done by src/guide (dp_guide); this file is the command line.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -19,11 +23,10 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/interrupt.hpp"
 #include "core/lab.hpp"
 #include "core/runner.hpp"
 #include "guide/site.hpp"
-
-extern char** environ;
 
 namespace dp::cli {
 
@@ -35,7 +38,8 @@ struct GuideCliOptions {
   std::string out = "site";
   std::string results = "results";
   int port = 8000;
-  std::optional<int> repetitions;  // unset: the labs' quick-mode default
+  bool no_run = false;  // only stored results: a lab without one is not run (its figures are missing)
+  std::optional<std::string> repetitions;  // unset: the labs' quick-mode default
   std::vector<std::string> params; // --param name=value, for the labs that declare it
 };
 
@@ -70,8 +74,8 @@ guide::GuideOptions make_options(const GuideCliOptions& o) {
   options.selection = guide::parse_selection(o.level, o.tracks);
   options.out_dir = o.out;
   options.figures.results_dir = o.results;
-  check_repetitions(o.repetitions);
-  options.figures.repetitions = o.repetitions;
+  options.figures.run_missing = !o.no_run;
+  if (o.repetitions) options.figures.repetitions = parse_repetitions(*o.repetitions);
   check_guide_params(o.params);
   options.figures.assignments = o.params;
   return options;
@@ -106,15 +110,17 @@ int run_foreground(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  // The server gets a process group of its own, so a Ctrl-C reaches it once: through us.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  pid_t pid = 0;
-  const int spawned = posix_spawnp(&pid, args[0], nullptr, &attr, args.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  if (spawned != 0) throw Error(fmt::format("could not start {}; is it installed?", argv[0]));
+  // The server gets a process group of its own, so a Ctrl-C reaches it once: through us; and it
+  // dies with us, even when we are killed with SIGKILL and cannot pass anything on.
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) {  // child: only async-signal-safe calls until exec
+    setpgid(0, 0);
+    die_with_parent(parent);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  if (pid < 0) throw Error(fmt::format("could not start {}: {}", argv[0], std::strerror(errno)));
   g_child = pid;
   struct sigaction forward {}, old_int {}, old_term {};
   forward.sa_handler = forward_signal;
@@ -130,7 +136,29 @@ int run_foreground(const std::vector<std::string>& argv) {
   return WEXITSTATUS(status) == 0 ? kOk : kUsage;
 }
 
+// mkdocs would print its own "Serving on ..." and then fail with a Python traceback: find out first.
+void check_port_free(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return;  // cannot tell; mkdocs will say
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as mkdocs' server does
+  const bool taken = bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0;
+  const int why = errno;
+  close(fd);
+  if (taken)
+    throw Error(fmt::format("--port {}: cannot serve on 127.0.0.1:{} ({}); another server probably "
+                            "uses it: stop it, or choose another port such as --port {}",
+                            port, port, std::strerror(why), port == 8000 ? 8001 : 8000));
+}
+
 int serve(const GuideCliOptions& o) {
+  if (o.port < 1 || o.port > 65535)
+    throw Error(fmt::format("--port {} is not valid; use a port from 1 to 65535, such as 8000", o.port));
+  check_port_free(o.port);
   const auto options = make_options(o);
   std::cout << fmt::format("Staging the guide: {}", options.selection.describe()) << std::endl;
   const auto argv = guide::serve_command(options, o.port, std::cout);
@@ -146,11 +174,15 @@ void add_selection_options(CLI::App* cmd, GuideCliOptions& o) {
                   "Add a track's sections: dl, cg, cv, sp or all (repeatable; none = common sections)");
   cmd->add_option("--results", o.results, "Where lab results are (figures come from them)")
       ->capture_default_str();
+  cmd->add_flag("--no-run", o.no_run,
+                "Run no lab: use only results you already have, and an empty frame (with a warning) "
+                "for a figure that has none");
   cmd->add_option("--repetitions", o.repetitions,
                   "Repetitions for labs that must run first because they have no result yet (1-1000)");
   cmd->add_option("--param", o.params,
                   "name=value for every lab that declares the parameter (repeatable); stored results "
-                  "made with other values are not reused");
+                  "made with other values are not reused")
+      ->allow_extra_args(false);
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ struct HistoryOptions {
 int history(const HistoryOptions& o) {
   if (o.limit < 1 || o.limit > 100000)
     throw Error(fmt::format("--limit {} is out of range; use 1 to 100000", o.limit));
-  History db(History::default_path());
+  History db(History::default_path(), History::Access::read_only);  // looking creates nothing
   const auto rows = db.runs(o.lab, o.limit);
   if (rows.empty() && find_lab(o.lab) == nullptr) throw Error(unknown_lab_message(o.lab));
 

@@ -16,7 +16,7 @@ namespace dp::cli {
 namespace {
 
 struct ListOptions {
-  int module = -1;
+  std::optional<int> module;  // unset: every module (a -1 typed by hand is an error, not "all")
   int level = -1;
   std::vector<std::string> tracks;
   bool json = false;
@@ -25,7 +25,7 @@ struct ListOptions {
 // --level N means "everything up to N"; --track adds that track's labs to the common ones;
 // filters combine.
 bool selected(const LabInfo& info, const ListOptions& o, const std::vector<std::string>& tracks) {
-  if (o.module >= 0 && info.module != o.module) return false;
+  if (o.module && info.module != *o.module) return false;
   if (o.level >= 0 && info.level > o.level) return false;
   if (!tracks.empty() && !info.tracks.empty()) {
     const bool any = std::any_of(info.tracks.begin(), info.tracks.end(), [&](const auto& t) {
@@ -37,7 +37,7 @@ bool selected(const LabInfo& info, const ListOptions& o, const std::vector<std::
 }
 
 int list(const ListOptions& o) {
-  if (o.module != -1) check_module(o.module, "--module");
+  if (o.module) check_module(*o.module, "--module");
   if (o.level != -1) check_level(o.level, "--level");
   const auto tracks = check_tracks(o.tracks);
 

@@ -24,7 +24,7 @@ struct RunCliOptions {
   std::vector<std::string> labs;
   bool quick = false;
   std::vector<std::string> params;
-  std::optional<int> repetitions;
+  std::optional<std::string> repetitions;  // parsed in run(), so a bad value gets our words
   std::string json;
   std::string plot = "svg";
   std::string out = "results";
@@ -48,17 +48,53 @@ void check_show_kernels(const std::vector<const LabDef*>& labs) {
                               lab->info.id, which));
 }
 
+// --show-kernels and --param show-kernels=off say opposite things: refuse rather than pick one.
+void check_show_kernels_agrees(const RunCliOptions& o) {
+  for (const auto& a : o.params) {
+    const auto eq = a.find('=');
+    const std::string name = a.substr(0, eq);
+    const std::string bare = name.substr(name.find(':') == std::string::npos ? 0 : name.find(':') + 1);
+    if ((bare == kShowKernelsParam || bare == "show_kernels") && eq != std::string::npos)
+      throw Error(fmt::format("--show-kernels and --param {} both set show-kernels; give one of them", a));
+  }
+}
+
 RunOptions make_options(const RunCliOptions& o) {
   RunOptions options;
   options.quick = o.quick;
   options.assignments = o.params;
-  if (o.show_kernels) options.assignments.push_back(std::string(kShowKernelsParam) + "=on");
-  options.repetitions = o.repetitions;
+  if (o.show_kernels) {
+    check_show_kernels_agrees(o);
+    options.assignments.push_back(std::string(kShowKernelsParam) + "=on");
+  }
+  if (o.repetitions) options.repetitions = parse_repetitions(*o.repetitions);
   options.json_path = o.json;
   options.out_dir = o.out;
   options.plot = parse_plot_mode(o.plot);
   options.gpu = o.gpu;
   return options;
+}
+
+const char* status_label(LabStatus status) {
+  switch (status) {
+    case LabStatus::passed: return "ok";
+    case LabStatus::failed: return "CHECK FAILED";
+    case LabStatus::skipped: return "skipped";
+    case LabStatus::error: return "ERROR";
+  }
+  return "?";
+}
+
+// After several labs: each one's outcome and every file written, so nothing scrolls out of sight.
+void print_summary(const std::vector<LabReport>& reports) {
+  std::cout << "\n== summary\n";
+  std::vector<std::string> files;
+  for (const auto& r : reports) {
+    std::cout << fmt::format("  {:<24} {:>6.1f} s  {}{}\n", r.id, r.seconds, status_label(r.status),
+                             r.detail.empty() ? "" : ": " + r.detail);
+    files.insert(files.end(), r.files.begin(), r.files.end());
+  }
+  if (!files.empty()) std::cout << fmt::format("wrote: {}\n", fmt::join(files, ", "));
 }
 
 // The exit code of a run: an error beats a failed check; a run where every lab was skipped (no
@@ -86,6 +122,7 @@ int run(const RunCliOptions& o) {
   validate_run(labs, options);  // every lab's parameters and the output paths, before measuring
 
   const auto reports = run_labs(labs, options, std::cout, std::cerr);
+  if (reports.size() > 1) print_summary(reports);
   const int code = exit_code_for(reports);
   if (code == kCheckFailed)
     std::cerr << "dontpanic: a check against the reference failed; the numbers above are not trustworthy\n";
@@ -115,17 +152,21 @@ int tour(const TourOptions& o) {
 
   double total_seconds = 0;
   std::cout << fmt::format("\n== tour summary: level {} labs, {} mode\n", o.level, o.full ? "full" : "quick");
+  bool any_result = false;
   for (const auto& r : reports) {
-    const char* label = r.status == LabStatus::passed ? "ok"
-                        : r.status == LabStatus::failed ? "CHECK FAILED"
-                        : r.status == LabStatus::skipped ? "skipped" : "ERROR";
-    std::cout << fmt::format("  {:<24} {:>6.1f} s  {}{}\n", r.id, r.seconds, label,
+    std::cout << fmt::format("  {:<24} {:>6.1f} s  {}{}\n", r.id, r.seconds, status_label(r.status),
                              r.detail.empty() ? "" : ": " + r.detail);
     total_seconds += r.seconds;
+    any_result |= !r.files.empty();
   }
   std::cout << fmt::format("  {:<24} {:>6.1f} s\n", "total", total_seconds);
   const int exit_code = exit_code_for(reports);
   const auto dir = std::filesystem::absolute(o.out).lexically_normal().string();
+  if (!any_result) {
+    std::cout << "\nNo lab produced a result, so there is nothing to read yet: the lines above say "
+                 "why for each one. `dontpanic doctor` checks what this machine is missing.\n";
+    return exit_code == kOk ? int{kUsage} : exit_code;
+  }
   std::cout << fmt::format(
       "\nResults are in {}: one <lab>.json per lab (every number, with the machine that produced "
       "it) and <lab>-<plot>.svg plots you can open in a browser.\n"
@@ -138,14 +179,34 @@ int tour(const TourOptions& o) {
 
 }  // namespace
 
+void print_lab_parameters(const LabDef& lab, std::ostream& out) {
+  out << fmt::format("\n{} — {}\n", lab.info.id, lab.info.title);
+  if (lab.params.empty()) {
+    out << "  takes no parameters\n";
+    return;
+  }
+  out << "parameters (--param name=value):\n";
+  for (const auto& p : lab.params) {
+    const std::string defaults =
+        p.quick_value.empty() || p.quick_value == p.default_value
+            ? fmt::format("default {}", p.default_value)
+            : fmt::format("default {}, with --quick {}", p.default_value, p.quick_value);
+    out << fmt::format("  {:<16} {}\n  {:<16} {}; {}\n", p.name, p.help, "", p.describe_valid(), defaults);
+  }
+}
+
 void add_run_command(CLI::App& app, CliState& state) {
   auto o = std::make_shared<RunCliOptions>();
   auto* cmd = app.add_subcommand("run", "Run labs: measure, print a table, write JSON and SVG plots, record history");
   cmd->add_option("lab", o->labs, "Lab ids (see `dontpanic list`)")->required();
   cmd->add_flag("--quick", o->quick, "Small sizes and few repetitions (seconds, not minutes)");
-  cmd->add_option("--param", o->params, "Set a lab parameter, name=value (repeatable)");
-  cmd->add_option_function<int>("--repetitions", [o](const int& n) { o->repetitions = n; },
-                                "Repetitions per measurement (1-1000)");
+  // One value per --param, so that `--param n=1 lab` still reads `lab` as the lab.
+  cmd->add_option("--param", o->params,
+                  "Set a lab parameter, name=value, or lab:name=value for one lab of several "
+                  "(repeatable; `dontpanic run <lab> --help` lists a lab's parameters)")
+      ->allow_extra_args(false);
+  cmd->add_option_function<std::string>("--repetitions", [o](const std::string& n) { o->repetitions = n; },
+                                        "Repetitions per measurement (1-1000)");
   cmd->add_option("--json", o->json, "Write the result JSON here (default: <out>/<lab>.json)");
   cmd->add_option("--plot", o->plot, "svg (files in --out), term (text plot) or none");
   cmd->add_option("--out", o->out, "Folder for JSON and SVG files (default: results)");

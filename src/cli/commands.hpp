@@ -3,10 +3,15 @@
 #pragma once
 
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+namespace dp {
+struct LabDef;
+}
 
 namespace dp::cli {
 
@@ -34,5 +39,8 @@ void check_level(int level, const std::string& option);
 void check_module(int module, const std::string& option);
 std::vector<std::string> check_tracks(const std::vector<std::string>& tracks);  // "all" -> every track
 std::string unknown_lab_message(const std::string& id);
+
+// `dontpanic run <lab> --help`: the lab's parameters with their ranges and defaults.
+void print_lab_parameters(const LabDef& lab, std::ostream& out);
 
 }  // namespace dp::cli

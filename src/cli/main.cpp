@@ -3,11 +3,14 @@
 // main() is the only place that exits: commands throw dp::Error, and here it becomes one line
 // on stderr and a non-zero exit code.
 #include <iostream>
+#include <string>
 
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/interrupt.hpp"
+#include "core/lab.hpp"
 
 int main(int argc, char** argv) {
   using namespace dp::cli;
@@ -18,6 +21,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
 
+  dp::install_interrupt_cleanup();  // Ctrl-C: no temporary file or child process left behind
   CliState state;
   add_doctor_command(app, state);
   add_list_command(app, state);
@@ -29,7 +33,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    const int code = app.exit(e);
+    // `dontpanic run <lab> --help`: the lab's own parameters too.
+    for (int i = 1; i + 1 < argc; ++i)
+      if (std::string(argv[i]) == "run")
+        for (int j = i + 1; j < argc; ++j)
+          if (const dp::LabDef* lab = dp::find_lab(argv[j])) print_lab_parameters(*lab, std::cout);
+    return code;
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::Success& e) {

@@ -1,6 +1,8 @@
 #include "core/history.hpp"
 
+#include <pwd.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -17,13 +19,25 @@ namespace fs = std::filesystem;
 std::string History::default_path() {
   if (const char* p = std::getenv("DONTPANIC_HISTORY"); p != nullptr && *p != '\0') return p;
   fs::path base;
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0')
+  // The XDG spec: a relative XDG_DATA_HOME is invalid and must be ignored (it would put the
+  // history in whatever folder dontpanic was started from).
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && fs::path(xdg).is_absolute()) {
     base = xdg;
-  else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
+  } else {
+    std::string home;
+    if (const char* h = std::getenv("HOME"); h != nullptr && fs::path(h).is_absolute()) home = h;
+    else if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_dir != nullptr) home = pw->pw_dir;
+    if (home.empty() || !fs::path(home).is_absolute())
+      throw Error("there is no place for the history: neither HOME nor an absolute XDG_DATA_HOME is "
+                  "set, and this user has no home folder; set DONTPANIC_HISTORY=/path/to/history.sqlite");
     base = fs::path(home) / ".local" / "share";
-  else
-    base = ".";
+  }
   return (base / "dontpanic" / "history.sqlite").string();
+}
+
+bool History::exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
 }
 
 void History::fail(const std::string& doing, int code) {
@@ -40,22 +54,38 @@ void History::fail(const std::string& doing, int code) {
   throw Error(fmt::format("history database {}: {} failed ({})", path_, doing, why));
 }
 
-void History::exec(const char* sql) {
+void History::exec(const char* sql, const char* doing) {
   char* message = nullptr;
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
   sqlite3_free(message);
-  if (rc != SQLITE_OK) fail(sql, rc);
+  if (rc != SQLITE_OK) fail(doing != nullptr ? doing : sql, rc);
 }
 
-History::History(const std::string& path) : path_(path) {
+// The columns of table `name`, "" when there is no such table.
+std::string History::columns_of(const char* name) {
+  sqlite3_stmt* stmt = nullptr;
+  std::string columns;
+  if (sqlite3_prepare_v2(db_, "SELECT name FROM pragma_table_info(?)", -1, &stmt, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      columns += (columns.empty() ? "" : ", ") + std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+  }
+  sqlite3_finalize(stmt);
+  return columns;
+}
+
+History::History(const std::string& path, Access access) : path_(path) {
+  const bool read_only = access == Access::read_only;
   std::error_code ec;
   const fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty()) fs::create_directories(parent, ec);
+  if (!parent.empty() && !read_only) fs::create_directories(parent, ec);
   if (ec)
     throw Error(fmt::format("cannot create folder {} for the history database: {}; set "
                             "XDG_DATA_HOME to a writable folder",
                             parent.string(), ec.message()));
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+  if (read_only && !exists(path)) return;  // no runs yet: reading finds none, and nothing is created
+  const int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                 read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                  nullptr);
   if (rc != SQLITE_OK) {
     const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -77,8 +107,19 @@ History::History(const std::string& path) : path_(path) {
       throw Error(fmt::format("history database {} has schema {} from a newer dontpanic (this one "
                               "knows {}); update dontpanic or set DONTPANIC_HISTORY elsewhere",
                               path, version, kSchemaVersion));
-    if (version < kSchemaVersion) {
-      exec("BEGIN IMMEDIATE");
+    // A file of another program that happens to have a table called "runs": say so plainly.
+    if (const std::string columns = columns_of("runs");
+        !columns.empty() && (columns.find("lab") == std::string::npos || columns.find("result") == std::string::npos))
+      throw Error(fmt::format("history database {} has a table 'runs' that dontpanic did not make (its "
+                              "columns: {}); move that file aside, or set DONTPANIC_HISTORY to another file",
+                              path, columns));
+    if (version < kSchemaVersion && read_only) {
+      if (columns_of("runs").empty()) {  // an empty database: nothing to read
+        sqlite3_close(db_);
+        db_ = nullptr;
+      }
+    } else if (version < kSchemaVersion) {
+      exec("BEGIN IMMEDIATE", "starting to create the tables");
       exec(
           "CREATE TABLE IF NOT EXISTS runs ("
           "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -86,8 +127,9 @@ History::History(const std::string& path) : path_(path) {
           "  quick INTEGER NOT NULL, passed INTEGER NOT NULL,"
           "  headlines TEXT NOT NULL, result TEXT NOT NULL);"
           "CREATE INDEX IF NOT EXISTS runs_by_lab ON runs(lab, id);"
-          "PRAGMA user_version = 1;");
-      exec("COMMIT");
+          "PRAGMA user_version = 1;",
+          "creating the tables");
+      exec("COMMIT", "creating the tables");
     }
   } catch (...) {
     sqlite3_close(db_);
@@ -106,6 +148,7 @@ using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 }  // namespace
 
 void History::record(const Result& result, bool passed) {
+  if (db_ == nullptr) throw Error(fmt::format("history database {} was opened read-only", path_));
   nlohmann::json headlines = nlohmann::json::array();
   for (const auto& h : result.headlines) headlines.push_back({{"name", h.name}, {"value", h.value}});
   const std::string headline_text = headlines.dump();
@@ -139,6 +182,7 @@ void History::record(const Result& result, bool passed) {
 }
 
 std::vector<HistoryRow> History::runs(const std::string& lab, int limit) {
+  if (db_ == nullptr) return {};  // read-only, and no history yet
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v2(db_,
                               "SELECT id, lab, started_at, cpu, hostname, build, quick, passed, "
@@ -166,6 +210,7 @@ std::vector<HistoryRow> History::runs(const std::string& lab, int limit) {
 }
 
 std::optional<Result> History::latest_result(const std::string& lab) {
+  if (db_ == nullptr) return std::nullopt;  // read-only, and no history yet
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v2(
       db_, "SELECT result FROM runs WHERE lab = ? AND passed = 1 ORDER BY id DESC LIMIT 1", -1,

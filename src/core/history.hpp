@@ -30,11 +30,19 @@ struct HistoryRow {
 class History {
  public:
   static constexpr int kSchemaVersion = 1;
+  enum class Access { read_write, read_only };
+
+  // $DONTPANIC_HISTORY, else $XDG_DATA_HOME/dontpanic/history.sqlite (an absolute XDG_DATA_HOME
+  // only, as the XDG spec says), else ~/.local/share/dontpanic/history.sqlite. Throws dp::Error
+  // when there is no home folder to put it in.
   static std::string default_path();
+  static bool exists(const std::string& path);
 
   // Opens (creating if needed) the database. Throws dp::Error with a clear message when the
   // file is corrupt, locked for too long, from a newer version, or cannot be created.
-  explicit History(const std::string& path);
+  // read_only never creates or changes anything: a missing file reads as a history with no runs
+  // (for `dontpanic doctor`, `history`, the guide).
+  explicit History(const std::string& path, Access access = Access::read_write);
   ~History();
   History(const History&) = delete;
   History& operator=(const History&) = delete;
@@ -45,7 +53,8 @@ class History {
   const std::string& path() const { return path_; }
 
  private:
-  void exec(const char* sql);
+  void exec(const char* sql, const char* doing = nullptr);
+  std::string columns_of(const char* table);
   [[noreturn]] void fail(const std::string& doing, int code);
   sqlite3* db_ = nullptr;
   std::string path_;

@@ -42,6 +42,7 @@ struct LabInfo {
   std::string guide_page;           // relative to guide/docs: "m1/access-patterns.md"
   std::string source;               // relative to the repository: "src/labs/m1/access_patterns.cpp"
   std::string requires_gpu;         // non-empty: why the lab needs a GPU (it is skipped without)
+  bool uses_gpu_if_present = false; // runs GPU variants where there is a device (--gpu applies)
   std::string code_version;         // set by the registration, not by the lab: a hash of the lab's
                                     // source file (src/labs/CMakeLists.txt), so that a stored
                                     // result is reused only by the code that produced it
@@ -70,10 +71,21 @@ struct LabContext {
   }
 };
 
+// What a run will need at its peak, estimated from its parameters before anything is allocated.
+struct MemoryNeed {
+  std::uint64_t bytes = 0;
+  std::string what;  // "two 16 GiB arrays": what the bytes are for, said in the refusal
+};
+
 struct LabDef {
   LabInfo info;
   std::vector<ParamSpec> params;
   std::function<void(LabContext&)> run;
+  // Optional, for labs whose parameters can ask for more memory than a laptop has: the estimate,
+  // and the integer parameter that sizes it (memory grows about linearly with it), so that the
+  // runner can refuse the run before measuring and suggest a value that fits.
+  std::function<MemoryNeed(const Params&, const MachineInfo&, bool quick)> memory_need = {};
+  std::string memory_param = {};
 };
 
 // --- the registry: the only global state in the project ---

@@ -1,9 +1,11 @@
 #include "core/machine.hpp"
 
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -112,6 +114,15 @@ std::uint64_t read_memory_bytes() {
   while (in >> key >> kib >> unit) {
     if (key == "MemTotal:") return kib * 1024;
   }
+  return 0;
+}
+
+std::uint64_t read_meminfo(const std::string& wanted) {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  std::uint64_t kib = 0;
+  while (in >> key >> kib >> unit)
+    if (key == wanted) return kib * 1024;
   return 0;
 }
 
@@ -230,6 +241,38 @@ void from_json(const nlohmann::json& j, MachineInfo& m) {
                     j["gpu"].value("api", ""), j["gpu"].value("type", "")};
   else
     m.gpu.reset();
+}
+
+}  // namespace dp
+
+namespace dp {
+
+std::uint64_t available_memory_bytes() {
+  std::uint64_t available = read_meminfo("MemAvailable:");
+  const auto lower = [&](std::uint64_t limit) {
+    if (limit > 0 && (available == 0 || limit < available)) available = limit;
+  };
+  // cgroup v2: what the group may still take (a container's or a systemd slice's memory.max).
+  const std::string max_text = read_first_line("/sys/fs/cgroup/memory.max");
+  if (!max_text.empty() && max_text != "max") {
+    const std::uint64_t max = std::strtoull(max_text.c_str(), nullptr, 10);
+    const std::uint64_t used = std::strtoull(read_first_line("/sys/fs/cgroup/memory.current").c_str(), nullptr, 10);
+    lower(max > used ? max - used : 1);
+  }
+  // ulimit -v: the address space this process may still map.
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    std::uint64_t mapped = 0;
+    std::ifstream status("/proc/self/status");
+    std::string key, unit;
+    std::uint64_t kib = 0;
+    while (status >> key) {
+      if (key == "VmSize:" && status >> kib >> unit) mapped = kib * 1024;
+      status.ignore(1 << 12, '\n');
+    }
+    lower(limit.rlim_cur > mapped ? limit.rlim_cur - mapped : 1);
+  }
+  return available;
 }
 
 }  // namespace dp

@@ -54,6 +54,10 @@ struct MachineInfo {
 void to_json(nlohmann::json& j, const MachineInfo& m);
 void from_json(const nlohmann::json& j, MachineInfo& m);
 
+// Memory a new allocation can have now: MemAvailable, lowered by a cgroup limit or an address-space
+// limit (ulimit -v) where one is set. 0 if unknown.
+std::uint64_t available_memory_bytes();
+
 std::string format_bytes(std::uint64_t bytes);  // 32768 -> "32 KiB"
 
 }  // namespace dp

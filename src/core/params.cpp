@@ -121,6 +121,9 @@ Params Params::resolve(const std::vector<ParamSpec>& specs, bool quick,
                       : fmt::format("unknown parameter '{}'; this lab takes: {}", name,
                                     fmt::join(names, ", ")));
     }
+    if (const Value& earlier = params.values_[spec->name]; earlier.user_set)
+      throw Error(fmt::format("--param {} is given twice ({} and {}); give each parameter once",
+                              spec->name, earlier.text, text));
     params.values_[spec->name] = {spec->kind, text, parse_value(*spec, text), true};
   }
   return params;

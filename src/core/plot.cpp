@@ -1,15 +1,20 @@
 #include "core/plot.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/interrupt.hpp"
 #include "core/machine.hpp"
 #include "core/process.hpp"
 
@@ -197,13 +202,51 @@ std::string gnuplot_script(const Result& result, const PlotSpec& plot, const std
   return s + plots + "\n";
 }
 
+namespace {
+
+// What went wrong with gnuplot, in words: its own message when it printed one.
+std::string gnuplot_failure(const std::string& plot, const ProcessResult& run) {
+  std::string said = run.output;
+  while (!said.empty() && std::isspace(static_cast<unsigned char>(said.back()))) said.pop_back();
+  const std::string how = run.timed_out ? "took over 60 s and was stopped"
+                          : run.exit_code < 0 ? "could not be started"
+                          : run.exit_code >= 128 ? fmt::format("was killed by signal {}", run.exit_code - 128)
+                                                  : fmt::format("exited with code {}", run.exit_code);
+  return fmt::format("gnuplot {} on plot '{}'{}; check that `gnuplot --version` works (the JSON has "
+                     "every number)",
+                     how, plot, said.empty() ? " and printed nothing" : ": " + said);
+}
+
+// gnuplot exits 0 even when it could not write its output (a full disk): an SVG is whole only if
+// it has content and its closing tag.
+std::string incomplete_svg(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(path, ec);
+  if (ec || bytes == 0) return "is empty";
+  std::ifstream in(path, std::ios::binary);
+  const auto tail_size = static_cast<std::streamoff>(std::min<std::uintmax_t>(bytes, 64));
+  in.seekg(-tail_size, std::ios::end);
+  std::string tail(static_cast<std::size_t>(tail_size), '\0');
+  in.read(tail.data(), tail_size);
+  if (!in || tail.find("</svg>") == std::string::npos)
+    return fmt::format("is cut off after {} bytes (no closing </svg>)", bytes);
+  return {};
+}
+
+}  // namespace
+
 PlotOutcome render_svg_plot(const Result& result, const PlotSpec& plot, const std::string& path) {
   PlotOutcome outcome;
   if (!find_program("gnuplot")) {
     outcome.warnings.push_back(kNoGnuplot);
     return outcome;
   }
-  const auto tmp_path = path + ".tmp";
+  // A temporary name of this process and call only: parallel runs into one folder never share it.
+  static std::atomic<unsigned> counter{0};
+  const std::filesystem::path target(path);
+  const std::string tmp_path = (target.parent_path() / fmt::format(".dontpanic-{}-{}.svg.tmp",
+                                                                   static_cast<long>(getpid()), counter++)).string();
+  const TempFileGuard remove_on_interrupt(tmp_path);
   const auto script = gnuplot_script(result, plot, kSvgTerminal, tmp_path);
   if (script.empty()) {
     outcome.warnings.push_back(fmt::format("plot '{}' of {} has no points to draw", plot.name, result.lab));
@@ -213,11 +256,19 @@ PlotOutcome render_svg_plot(const Result& result, const PlotSpec& plot, const st
   std::error_code ec;
   if (run.exit_code != 0) {
     std::filesystem::remove(tmp_path, ec);
-    outcome.warnings.push_back(fmt::format("gnuplot failed on plot '{}': {}", plot.name, run.output));
+    outcome.warnings.push_back(gnuplot_failure(plot.name, run));
+    return outcome;
+  }
+  if (const std::string problem = incomplete_svg(tmp_path); !problem.empty()) {
+    std::filesystem::remove(tmp_path, ec);
+    outcome.warnings.push_back(fmt::format("plot '{}' was not written: the SVG gnuplot made {} (is the "
+                                           "disk full?); the JSON has every number",
+                                           plot.name, problem));
     return outcome;
   }
   std::filesystem::rename(tmp_path, path, ec);
   if (ec) {
+    std::filesystem::remove(tmp_path, ec);
     outcome.warnings.push_back(fmt::format("could not write {}: {}", path, ec.message()));
     return outcome;
   }
@@ -255,7 +306,7 @@ PlotOutcome render_terminal(const Result& result, int width, int height) {
     if (script.empty()) continue;
     const auto run = run_process({"gnuplot"}, script, 60);
     if (run.exit_code != 0)
-      outcome.warnings.push_back(fmt::format("gnuplot failed on plot '{}': {}", plot.name, run.output));
+      outcome.warnings.push_back(gnuplot_failure(plot.name, run));
     else
       outcome.terminal_text += run.output;
   }

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/interrupt.hpp"
+
 namespace dp {
 
 std::optional<std::string> find_program(const std::string& name) {
@@ -47,8 +49,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {  // child: only async-signal-safe calls from here on
+    die_with_parent(parent);  // a killed dontpanic takes its gnuplot or python along
     dup2(in_pipe[0], STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(out_pipe[1], STDERR_FILENO);
@@ -62,6 +66,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     close(out_pipe[0]);
     return result;
   }
+  const ChildGuard stop_on_interrupt(pid);  // Ctrl-C stops the child too
   // Feed the input while draining the output, so neither side can block the other.
   signal(SIGPIPE, SIG_IGN);
   std::size_t written = 0;

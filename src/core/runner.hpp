@@ -3,6 +3,7 @@
 // The CLI (`dontpanic run`, `dontpanic tour`) and the tests call run_lab(); labs never see files.
 #pragma once
 
+#include <filesystem>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -17,7 +18,7 @@ PlotMode parse_plot_mode(const std::string& text);  // throws dp::Error on anyth
 
 struct RunOptions {
   bool quick = false;
-  std::vector<std::string> assignments;  // "name=value", from --param
+  std::vector<std::string> assignments;  // "name=value" or "lab:name=value", from --param
   std::optional<int> repetitions;        // overrides the quick/full default
   std::string json_path;                 // empty: <out_dir>/<lab>.json
   std::string out_dir = "results";       // SVG plots (and the default JSON) go here
@@ -35,6 +36,8 @@ struct RunOutcome {
 
 // --repetitions: 1 to 1000, or unset. Throws dp::Error naming the valid range.
 void check_repetitions(std::optional<int> repetitions);
+// --repetitions as typed: a whole number from 1 to 1000, or dp::Error saying so.
+int parse_repetitions(const std::string& text);
 
 // Everything about a run of `labs` that can be checked before measuring: each lab's parameters,
 // the repetitions, the JSON and plot locations. Throws dp::Error saying what is wrong.
@@ -68,7 +71,19 @@ std::vector<LabReport> run_labs(const std::vector<const LabDef*>& labs, const Ru
 // The terminal table of a result (one row per point, one column group per series).
 void print_result_table(const Result& result, std::ostream& out);
 
-// Writes `text` to `path` atomically (temporary file + rename): no partial file on failure.
+// Writes `text` to `path` atomically (a temporary file beside it, then rename): no partial file on
+// failure or on Ctrl-C. A symbolic link at `path` is written through: its target is replaced.
 void write_file_atomically(const std::string& path, const std::string& text);
+
+// The file that writing `path` will replace (the target of a symbolic link is followed). Throws
+// dp::Error saying why, and what would do, when that is no place for `what`: something other than
+// a regular file (a folder, a device, a FIFO), the history database, or a name longer than the
+// file system allows.
+std::filesystem::path check_output_file(const std::string& path, const std::string& what);
+
+// The --param assignments meant for `lab`: "lab:name=value" for this lab, and "name=value" where
+// the lab declares `name` (or always, in a run of this lab alone, so that a typo is an error).
+std::vector<std::string> assignments_for(const LabDef& lab, const std::vector<std::string>& all,
+                                         bool single_lab);
 
 }  // namespace dp

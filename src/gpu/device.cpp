@@ -57,7 +57,9 @@ Device::Device(const DeviceOptions& options) {
                                                 VK_API_VERSION_MAJOR(loader_version), VK_API_VERSION_MINOR(loader_version))));
 
     // 1. The instance, with the validation layer and a messenger that records what it says.
-    const bool validation = validation_wanted(options) && instance_has_layer(kValidationLayer);
+    const bool validation_asked = validation_wanted(options);
+    const bool validation = validation_asked && instance_has_layer(kValidationLayer);
+    validation_missing_ = validation_asked && !validation;  // asked for, not installed: say so
     std::vector<const char*> layers, extensions;
     if (validation) {
       layers.push_back(kValidationLayer);
@@ -72,7 +74,7 @@ Device::Device(const DeviceOptions& options) {
     instance_info.ppEnabledLayerNames = layers.data();
     instance_info.enabledExtensionCount = static_cast<std::uint32_t>(extensions.size());
     instance_info.ppEnabledExtensionNames = extensions.data();
-    vk_check(vkCreateInstance(&instance_info, nullptr, &instance_), "creating a Vulkan instance");
+    vk_check_driver(vkCreateInstance(&instance_info, nullptr, &instance_), "creating a Vulkan instance");
 
     if (validation) {
       VkDebugUtilsMessengerCreateInfoEXT info{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
@@ -87,9 +89,9 @@ Device::Device(const DeviceOptions& options) {
 
     // 2. Choose the physical device.
     std::uint32_t count = 0;
-    vk_check(vkEnumeratePhysicalDevices(instance_, &count, nullptr), "listing Vulkan devices");
+    vk_check_driver(vkEnumeratePhysicalDevices(instance_, &count, nullptr), "listing Vulkan devices");
     std::vector<VkPhysicalDevice> handles(count);
-    vk_check(vkEnumeratePhysicalDevices(instance_, &count, handles.data()), "listing Vulkan devices");
+    vk_check_driver(vkEnumeratePhysicalDevices(instance_, &count, handles.data()), "listing Vulkan devices");
     if (count == 0) throw Unavailable(no_device_message("the Vulkan loader found no device"));
     std::vector<DeviceReport> reports;
     for (std::uint32_t i = 0; i < count; ++i)

@@ -57,6 +57,9 @@ class Device {
 
   // --- validation ---
   bool validation_enabled() const { return messenger_ != VK_NULL_HANDLE; }
+  // Validation was asked for (DONTPANIC_GPU_VALIDATION, a Debug build) but the layer is not
+  // installed, so this device runs without it.
+  bool validation_missing() const { return validation_missing_; }
   std::vector<ValidationMessage> validation_messages() const;  // since creation or last clear
   void clear_validation_messages();
 
@@ -94,6 +97,7 @@ class Device {
   void destroy() noexcept;
 
   VkInstance instance_ = VK_NULL_HANDLE;
+  bool validation_missing_ = false;
   VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   VkDevice device_ = VK_NULL_HANDLE;

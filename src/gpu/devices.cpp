@@ -42,7 +42,7 @@ VkInstance create_plain_instance() {
   VkInstanceCreateInfo info{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
   info.pApplicationInfo = &app;
   VkInstance instance = VK_NULL_HANDLE;
-  vk_check(vkCreateInstance(&info, nullptr, &instance), "creating a Vulkan instance");
+  vk_check_driver(vkCreateInstance(&info, nullptr, &instance), "creating a Vulkan instance");
   return instance;
 }
 
@@ -172,9 +172,9 @@ std::vector<DeviceReport> list_devices() {
   try {
     instance = detail::create_plain_instance();
     std::uint32_t count = 0;
-    vk_check(vkEnumeratePhysicalDevices(instance, &count, nullptr), "listing Vulkan devices");
+    vk_check_driver(vkEnumeratePhysicalDevices(instance, &count, nullptr), "listing Vulkan devices");
     std::vector<VkPhysicalDevice> handles(count);
-    vk_check(vkEnumeratePhysicalDevices(instance, &count, handles.data()), "listing Vulkan devices");
+    vk_check_driver(vkEnumeratePhysicalDevices(instance, &count, handles.data()), "listing Vulkan devices");
     if (count == 0) throw Unavailable(no_device_message("the Vulkan loader found no device"));
     std::vector<DeviceReport> reports;
     for (std::uint32_t i = 0; i < count; ++i)

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
+#include <optional>
 #include <memory>
 #include <sstream>
 
@@ -19,10 +21,17 @@ namespace dp::gpu {
 namespace {
 
 constexpr std::uint32_t kSpirvMagic = 0x07230203;
+// A cache entry: this tag, the FNV-1a checksum of the SPIR-V words (two 32-bit words), then the
+// words. A damaged entry fails the checksum and is compiled again, never handed to the driver.
+constexpr std::uint32_t kCacheTag = 0x31565044;  // "DPV1"
 
 // FNV-1a, 64 bit: stable across runs and compilers, unlike std::hash.
 struct Fnv1a {
   std::uint64_t h = 14695981039346656037ull;
+  void add_bytes(const void* data, std::size_t size) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < size; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  }
   void add(std::string_view s) {
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
     h = (h ^ 0xff) * 1099511628211ull;  // a separator, so ("ab","c") and ("a","bc") differ
@@ -73,6 +82,28 @@ std::string first_errors(const std::string& messages) {
   return out.empty() ? messages : out;
 }
 
+std::uint64_t checksum(const std::vector<std::uint32_t>& words) {
+  Fnv1a f;
+  f.add_bytes(words.data(), words.size() * 4);
+  return f.h;
+}
+
+// Reads a cache entry. nullopt: no entry; an empty vector: an entry that is damaged.
+std::optional<std::vector<std::uint32_t>> read_cache_entry(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return std::nullopt;
+  const auto bytes = static_cast<std::size_t>(in.tellg());
+  std::vector<std::uint32_t> file(bytes / 4);
+  in.seekg(0);
+  if (bytes % 4 != 0 || bytes < 12 + 20 ||
+      !in.read(reinterpret_cast<char*>(file.data()), static_cast<std::streamsize>(bytes)) || file[0] != kCacheTag)
+    return std::vector<std::uint32_t>{};
+  const std::uint64_t stored = file[1] | (std::uint64_t{file[2]} << 32);
+  std::vector<std::uint32_t> words(file.begin() + 3, file.end());
+  if (words[0] != kSpirvMagic || checksum(words) != stored) return std::vector<std::uint32_t>{};
+  return words;
+}
+
 }  // namespace
 
 std::filesystem::path spirv_cache_dir() {
@@ -96,7 +127,9 @@ std::uint64_t ShaderCompiler::key(const ShaderSource& source) const {
   Fnv1a f;
   unsigned int spv_version = 0, spv_revision = 0;
   shaderc_get_spv_version(&spv_version, &spv_revision);
-  f.add(fmt::format("dp-spirv-1 vulkan {} spv {}.{}", vulkan_api_version_, spv_version, spv_revision));
+  // The compiler's own version is part of the key: a new shaderc may make different SPIR-V.
+  f.add(fmt::format("dp-spirv-2 vulkan {} spv {}.{} shaderc {}", vulkan_api_version_, spv_version, spv_revision,
+                    DP_SHADERC_VERSION));
   f.add(source.glsl);
   for (const auto& [name, value] : source.defines) f.add(name + "=" + value);
   // Included files are part of the source too: with any #include, hash every embedded .glsl.
@@ -128,23 +161,18 @@ std::vector<std::uint32_t> ShaderCompiler::compile(const ShaderSource& source) {
   }
   const std::filesystem::path path = cache_path(source);
 
-  // 1. The disk cache: a file of whole SPIR-V words that starts with the magic number.
-  {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (in) {
-      const auto bytes = static_cast<std::size_t>(in.tellg());
-      std::vector<std::uint32_t> words(bytes / 4);
-      in.seekg(0);
-      if (bytes % 4 == 0 && bytes >= 20 &&
-          in.read(reinterpret_cast<char*>(words.data()), static_cast<std::streamsize>(bytes)) &&
-          words[0] == kSpirvMagic) {
-        std::lock_guard lock(mutex_);
-        ++stats_.disk_hits;
-        memory_[k] = words;
-        return words;
-      }
-    }
+  // 1. The disk cache: an entry whose checksum matches its SPIR-V.
+  const auto cached = read_cache_entry(path);
+  if (cached && !cached->empty()) {
+    std::lock_guard lock(mutex_);
+    ++stats_.disk_hits;
+    memory_[k] = *cached;
+    return *cached;
   }
+  if (cached)  // damaged (a bad disk, a copy cut short, an edit): compile again and replace it
+    std::cerr << fmt::format("warning: the cached SPIR-V of shader '{}' ({}) is damaged (its checksum "
+                             "does not match); compiling it again and replacing the entry\n",
+                             source.name, path.string());
 
   // 2. shaderc.
   shaderc::Compiler compiler;
@@ -169,7 +197,10 @@ std::vector<std::uint32_t> ShaderCompiler::compile(const ShaderSource& source) {
     auto tmp = path;
     tmp += fmt::format(".tmp{}", static_cast<long>(::getpid()));
     std::ofstream out(tmp, std::ios::binary);
-    if (out.write(reinterpret_cast<const char*>(words.data()),
+    const std::uint64_t sum = checksum(words);
+    const std::uint32_t header[3] = {kCacheTag, static_cast<std::uint32_t>(sum), static_cast<std::uint32_t>(sum >> 32)};
+    if (out.write(reinterpret_cast<const char*>(header), sizeof header) &&
+        out.write(reinterpret_cast<const char*>(words.data()),
                   static_cast<std::streamsize>(words.size() * 4))) {
       out.close();
       std::filesystem::rename(tmp, path, ec);

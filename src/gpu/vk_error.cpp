@@ -31,6 +31,16 @@ std::string no_device_message(const std::string& detail) {
       detail);
 }
 
+void vk_check_driver(VkResult result, const std::string& what) {
+  if (result == VK_SUCCESS || result == VK_INCOMPLETE) return;
+  // Before any device exists, a failure is the driver's set-up (a missing or broken ICD manifest,
+  // a driver that does not load), never a size the user chose: the labs cannot run here.
+  throw Unavailable(no_device_message(fmt::format(
+      "{} failed ({}): the Vulkan driver could not be loaded; if VK_ICD_FILENAMES or "
+      "VK_DRIVER_FILES is set, check the file it names",
+      what, vk_result_name(result))));
+}
+
 void vk_check(VkResult result, const std::string& what) {
   if (result == VK_SUCCESS || result == VK_INCOMPLETE) return;
   const char* name = vk_result_name(result);

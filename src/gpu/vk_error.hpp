@@ -16,6 +16,9 @@ const char* vk_result_name(VkResult result);  // "VK_ERROR_DEVICE_LOST"
 // Throws dp::Error("<what> failed: <explanation> (<VK_...>)") unless result is VK_SUCCESS
 // (dp::Unavailable when the driver is missing or incompatible)
 // (or VK_INCOMPLETE, which enumeration calls return harmlessly).
+// For creating the instance and listing devices: any failure there means no usable Vulkan
+// driver, so it throws dp::Unavailable ("no Vulkan device ...", exit 3) whatever the VkResult.
+void vk_check_driver(VkResult result, const std::string& what);
 void vk_check(VkResult result, const std::string& what);
 
 // The message used whenever no Vulkan device can be found or opened (thrown as dp::Unavailable,

@@ -104,10 +104,7 @@ FigureProvider::FigureProvider(FigureSources sources, std::ostream& log)
     : sources_(std::move(sources)), log_(log) {}
 
 std::vector<std::string> FigureProvider::assignments_for(const LabDef& lab, const std::vector<std::string>& all) {
-  std::vector<std::string> mine;
-  for (const auto& a : all)
-    if (find_param(lab.params, parse_assignment(a).first)) mine.push_back(a);
-  return mine;
+  return dp::assignments_for(lab, all, false);
 }
 
 bool FigureProvider::is_current(const Result& stored) const {
@@ -133,7 +130,7 @@ std::optional<FigureProvider::LabResult> FigureProvider::newest_stored(const std
     best = LabResult{*r, sources_.results_dir};
   if (sources_.use_history) {
     try {
-      History history(History::default_path());
+      History history(History::default_path(), History::Access::read_only);
       if (auto r = history.latest_result(lab); r && r->all_checks_passed() && is_current(*r) &&
                                                (!best || r->started_at > best->result.started_at))
         best = LabResult{*r, ""};
@@ -241,7 +238,16 @@ ProvidedFigure FigureProvider::provide(const FigureRef& ref, const std::string& 
   std::error_code ec;
   fs::create_directories(dest_dir, ec);
   const fs::path dest = fs::path(dest_dir) / ref.file;
-  if (sources_.placeholders) {
+  bool placeholder = sources_.placeholders;
+  if (!placeholder && !sources_.run_missing && find_lab(ref.lab) != nullptr) {
+    try {
+      result_for(ref.lab, page_path, ref.plot);
+    } catch (const Error& e) {  // no stored result, and we may not run the lab: an empty frame
+      placeholder = true;
+      warnings_.push_back(e.what());
+    }
+  }
+  if (placeholder) {
     if (!find_lab(ref.lab))
       throw Error(fmt::format("guide/docs/{}: lab '{}' is not registered, so its figures cannot be "
                               "drawn; `dontpanic list` shows the labs (nearest: {})",
@@ -252,7 +258,7 @@ ProvidedFigure FigureProvider::provide(const FigureRef& ref, const std::string& 
                                       "y=\"280\" text-anchor=\"middle\">{} ({})</text></svg>\n",
                                       ref.lab, ref.plot));
     placeholder_.lab = ref.lab;
-    placeholder_.machine.cpu = "no machine (a placeholder drawn by a test build)";
+    placeholder_.machine.cpu = "no machine (a placeholder: nothing was measured for it)";
     placeholder_.started_at = now_iso8601();
     write_json(fs::path(dest_dir) / (ref.lab + ".json"), placeholder_);
     return {&placeholder_, ref.lab + ".json", "", 0};

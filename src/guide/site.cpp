@@ -149,6 +149,10 @@ void check_out_dir(const fs::path& out, const fs::path& guide_dir) {
                             "folder such as 'site'",
                             out.string(), guide_dir.string()));
   std::error_code ec;
+  if (fs::exists(abs) && !fs::is_directory(abs))
+    throw Error(fmt::format("--out {} is a file, not a folder; the site needs a folder of its own: "
+                            "choose a new or empty folder such as 'site'",
+                            out.string()));
   if (fs::exists(abs) && !fs::is_empty(abs, ec) &&
       !(fs::exists(abs / "index.html") && fs::exists(abs / "sitemap.xml")))
     throw Error(fmt::format("--out {} exists and is not an earlier build of the guide, and mkdocs "

@@ -6,7 +6,10 @@
 //   dp::gpu::add_validation_check(*device, ctx);   // last: any validation message fails the run
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "core/lab.hpp"
 #include "gpu/device.hpp"
@@ -28,6 +31,13 @@ std::unique_ptr<Device> open_lab_device(LabContext& ctx, const LabDeviceNeeds& n
 
 // Adds the check "no Vulkan validation messages" when validation is on.
 void add_validation_check(const Device& device, LabContext& ctx);
+
+// The largest size <= `wanted`, stepping down by `step`, whose largest buffer (`bytes_of(size)`)
+// one binding can see and of which `buffers` fit in a quarter of the device's memory. When that is
+// less than `wanted`, adds a note naming the device's limit (and logs it): a size the device cannot
+// bind is capped before anything is measured, never found out after minutes of measuring.
+long long cap_to_device(LabContext& ctx, const DeviceReport& report, const std::string& param, long long wanted,
+                        long long step, int buffers, const std::function<std::uint64_t(long long)>& bytes_of);
 
 // Repetitions for GPU timing loops: the run's configured repetitions.
 int gpu_reps(const LabContext& ctx);

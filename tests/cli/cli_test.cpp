@@ -9,31 +9,14 @@
 
 #include "core/process.hpp"
 #include "core/result.hpp"
-#include "support.hpp"
+#include "cli/cli_support.hpp"
 
 namespace dp {
 namespace {
 
-using test::run_cli;
-
-// Runs the CLI and checks it neither crashed nor hung.
-ProcessResult cli(std::vector<std::string> args) {
-  auto r = run_cli(std::move(args), 300);
-  EXPECT_FALSE(r.timed_out);
-  EXPECT_GE(r.exit_code, 0);
-  EXPECT_LT(r.exit_code, 128) << r.output;
-  return r;
-}
-
-void expect_error(std::vector<std::string> args, const std::string& words) {
-  const auto r = cli(args);
-  EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find(words), std::string::npos) << "missing '" << words << "' in:\n" << r.output;
-}
-
-nlohmann::json last_json(const std::string& output) {
-  return nlohmann::json::parse(output.substr(output.find_first_of("[{")));
-}
+using test::cli;
+using test::expect_error;
+using test::last_json;
 
 TEST(Cli, VersionAndHelp) {
   auto r = cli({"--version"});
@@ -110,7 +93,7 @@ TEST(Cli, RunRejectsBadInputBeforeMeasuring) {
   expect_error({"run", "access-patterns", "--param", "max-kib=-5"}, "out of range; it must be an integer from 0 to");
   expect_error({"run", "access-patterns", "--param", "max-kib=lots"}, "is not an integer");
   expect_error({"run", "access-patterns", "--param", "max-kib"}, "not of the form name=value");
-  expect_error({"run", "access-patterns", "--repetitions", "0"}, "--repetitions 0 is out of range");
+  expect_error({"run", "access-patterns", "--repetitions", "0"}, "--repetitions '0' is not valid; use a whole number from 1 to 1000");
   expect_error({"run", "access-patterns", "--repetitions", "many"}, "repetitions");
   expect_error({"run", "access-patterns", "--plot", "pdf"}, "--plot 'pdf' is not known; use svg, term or none");
   expect_error({"run"}, "lab is required");

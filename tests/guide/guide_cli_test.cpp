@@ -33,7 +33,7 @@ TEST(GuideCli, BadLevelAndTrackGetTheSameWordsAsList) {
   EXPECT_TRUE(contains(port.output, "--port 70000")) << port.output;
   const auto reps = test::run_cli({"guide", "build", "--repetitions", "0"});
   EXPECT_EQ(reps.exit_code, 2) << reps.output;
-  EXPECT_TRUE(contains(reps.output, "use 1 to 1000")) << reps.output;
+  EXPECT_TRUE(contains(reps.output, "from 1 to 1000")) << reps.output;
 }
 
 TEST(GuideCli, RefusesToEmptyAFolderThatIsNotASite) {

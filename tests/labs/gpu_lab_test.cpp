@@ -26,6 +26,25 @@ struct FakeLab {
   }
 };
 
+TEST(GpuLab, SizesTheDeviceCannotBindAreCappedWithANote) {
+  FakeLab lab;
+  auto ctx = lab.context("");
+  DeviceReport lavapipe;  // what lavapipe reports: 128 MiB per binding
+  lavapipe.name = "llvmpipe";
+  lavapipe.max_storage_buffer_range = 128u << 20;
+  lavapipe.device_local_bytes = std::uint64_t{24} << 30;
+  const auto matrix = [](long long n) { return static_cast<std::uint64_t>(n * n) * 4; };
+  EXPECT_EQ(cap_to_device(ctx, lavapipe, "max-n", 4096, 128, 3, matrix), 4096);  // 64 MiB: fits
+  EXPECT_TRUE(lab.result.notes.empty());
+  EXPECT_EQ(cap_to_device(ctx, lavapipe, "max-n", 8192, 128, 3, matrix), 5760);  // 5760^2 * 4 B < 128 MiB
+  ASSERT_EQ(lab.result.notes.size(), 1u);
+  EXPECT_NE(lab.result.notes[0].find("max-n capped at 5760: 'llvmpipe' binds at most 128 MiB per buffer"),
+            std::string::npos) << lab.result.notes[0];
+  DeviceReport small_memory = lavapipe;  // three buffers in a quarter of 192 MiB: 16 MiB each
+  small_memory.device_local_bytes = 192u << 20;
+  EXPECT_EQ(cap_to_device(ctx, small_memory, "max-n", 8192, 128, 3, matrix), 2048);
+}
+
 TEST(GpuLab, OpensTheDeviceAndRecordsIt) {
   FakeLab lab;
   LabContext ctx = lab.context("");

@@ -95,7 +95,7 @@ void run(dp::LabContext& ctx) {
   if (max_bytes < 4096)
     throw dp::Error(fmt::format("max-kib={} is below the smallest working set; use 0 (auto) or at least 4", max_kib_param));
   if (max_bytes / sizeof(Element) > UINT32_MAX)
-    throw dp::Error("max-kib is too large for 32-bit indices; use at most 16 GiB");
+    throw dp::Error("max-kib is too large for 32-bit indices; use at most 16777212 (16 GiB - 4 KiB)");
 
   std::vector<Variant> variants{{"sequential", 1}};
   const std::vector<std::size_t> strides = ctx.quick ? std::vector<std::size_t>{4, line_elements}
@@ -198,7 +198,13 @@ DP_REGISTER_LAB({
              .question = "What does reading memory out of order cost?",
              .guide_page = "m1/access-patterns.md",
              .source = "src/labs/m1/access_patterns.cpp"},
+    // The largest working set: 2^32 - 1024 elements, the most a 32-bit index reaches.
     .params = {dp::ParamSpec::integer("max-kib", "largest working set in KiB (0 = 4x the last-level cache)",
-                                      0, 0, 0, 16LL * 1024 * 1024)},
+                                      0, 0, 0, 16LL * 1024 * 1024 - 4)},
     .run = run,
+    .memory_need = [](const dp::Params& p, const dp::MachineInfo&, bool) {
+      const auto bytes = static_cast<std::uint64_t>(p.integer("max-kib")) * 1024;  // 0: auto, capped
+      return dp::MemoryNeed{2 * bytes, fmt::format("the data and a shuffled index, {} each", dp::format_bytes(bytes))};
+    },
+    .memory_param = "max-kib",
 });

@@ -345,4 +345,9 @@ DP_REGISTER_LAB({
                dp::ParamSpec::choice("huge-pages", "2 MiB transparent huge pages: off, on, or both series",
                                      {"off", "on", "both"}, "off")},
     .run = run,
+    .memory_need = [](const dp::Params& p, const dp::MachineInfo&, bool) {
+      const auto bytes = static_cast<std::uint64_t>(p.integer("max-kib")) * 1024;  // 0: auto, capped
+      return dp::MemoryNeed{bytes, fmt::format("a {} pointer chain", dp::format_bytes(bytes))};
+    },
+    .memory_param = "max-kib",
 });

@@ -470,4 +470,11 @@ DP_REGISTER_LAB({
                                    "how full our linear-probing map may get before it doubles",
                                    0.5, 0.5, 0.1, 0.95)},
     .run = run,
+    // At max-keys: the keys and lookup keys, and the largest map of each kind alive one at a time
+    // (a node-based map takes about 64 bytes a key with its bucket array).
+    .memory_need = [](const dp::Params& p, const dp::MachineInfo&, bool) {
+      const auto n = static_cast<std::uint64_t>(p.integer("max-keys"));
+      return dp::MemoryNeed{n * 96, fmt::format("maps of {} keys", n)};
+    },
+    .memory_param = "max-keys",
 });

@@ -344,8 +344,17 @@ void run(dp::LabContext& ctx) {
                                 max_kib, ctx.quick ? 4 : 8));
   if (max_kib == 0 && llc == 0)
     ctx.result.notes.push_back("The OS reports no last-level cache size; the sweep assumes 32 MiB.");
-  const int all_threads = ctx.params.integer("threads") > 0 ? static_cast<int>(ctx.params.integer("threads"))
-                                                            : std::max(1, machine.threads);
+  int all_threads = ctx.params.integer("threads") > 0 ? static_cast<int>(ctx.params.integer("threads"))
+                                                      : std::max(1, machine.threads);
+  // The team's threads spin while they wait for work (waking a sleeping thread would cost more
+  // than a small pass); more spinning threads than CPUs only take turns and measure nothing.
+  if (machine.threads > 0 && all_threads > machine.threads) {
+    ctx.result.notes.push_back(fmt::format("threads={} is more than this machine's {} logical CPUs; the "
+                                           "multi-threaded series uses {}",
+                                           all_threads, machine.threads, machine.threads));
+    ctx.log << "note: " << ctx.result.notes.back() << "\n";
+    all_threads = machine.threads;
+  }
   std::vector<int> thread_counts{1};
   if (all_threads > 1) thread_counts.push_back(all_threads);
   else ctx.result.notes.push_back("One logical CPU: only single-thread series.");
@@ -451,4 +460,9 @@ DP_REGISTER_LAB({
                dp::ParamSpec::integer("threads", "threads for the multi-threaded series (0 = every logical CPU)",
                                       0, 0, 0, 256)},
     .run = run,
+    .memory_need = [](const dp::Params& p, const dp::MachineInfo&, bool) {
+      const auto bytes = static_cast<std::uint64_t>(p.integer("max-kib")) * 1024;  // 0: auto, capped
+      return dp::MemoryNeed{3 * bytes, fmt::format("three arrays of {}", dp::format_bytes(bytes))};
+    },
+    .memory_param = "max-kib",
 });

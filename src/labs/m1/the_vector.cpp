@@ -425,4 +425,10 @@ DP_REGISTER_LAB({
                                       1 << 18, 1 << 16, 1024, 1 << 22),
                dp::ParamSpec::integer("inserts", "middle inserts per timed iteration", 1000, 1000, 1, 10000)},
     .run = run,
+    // At max-n: the input, the vectors and deque it fills, and a list (a 32-byte node per int).
+    .memory_need = [](const dp::Params& p, const dp::MachineInfo&, bool) {
+      const auto n = static_cast<std::uint64_t>(p.integer("max-n"));
+      return dp::MemoryNeed{n * (5 * sizeof(Element) + 32), fmt::format("{} elements in vectors, a deque and a list", n)};
+    },
+    .memory_param = "max-n",
 });

@@ -104,6 +104,10 @@ void run(dp::LabContext& ctx) {
   if (max_side == 0) max_side = ctx.quick ? (device.is_cpu() ? 128 : 256) : (device.is_cpu() ? 1024 : 4096);
   if (max_side % 16 != 0)
     throw dp::Error(fmt::format("max-side={} is not a multiple of 16 (the tile); use {}", max_side, max_side / 16 * 16 + 16));
+  // The padded copy is the biggest of the three buffers; a side the device cannot bind is capped.
+  max_side = cap_to_device(ctx, device.report(), "max-side", max_side, 16, 3, [k](long long side) {
+    return static_cast<std::uint64_t>((side + k - 1) * (side + k - 1)) * 4;
+  });
   std::vector<int> sides;
   for (long long s = std::min<long long>(256, max_side); s <= max_side; s *= 2) sides.push_back(static_cast<int>(s));
   if (sides.back() != max_side) sides.push_back(static_cast<int>(max_side));
@@ -125,8 +129,7 @@ void run(dp::LabContext& ctx) {
   int runs = 0;
   const dp::SweepOptions sweep_options{
       .label = [k](std::uint64_t side) { return fmt::format("{} x {}, {} x {} filter", side, side, k, k); },
-      .weight = [](std::uint64_t side) { return double(side * side); },
-      .stops_early = false};
+      .weight = [](std::uint64_t side) { return double(side * side); }};
   for (int side : dp::Sweep(ctx, "image", sides, sweep_options)) {
     const std::size_t pixels = static_cast<std::size_t>(side) * side;
     std::vector<float> img(pixels), out(pixels);

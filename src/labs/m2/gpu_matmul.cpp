@@ -190,6 +190,9 @@ void run(dp::LabContext& ctx) {
   if (auto v = coopmat_variant(device, coop_why)) variants.push_back(*v);
   else ctx.result.notes.push_back("coopmat-fp16 skipped: " + coop_why + ".");
 
+  // One binding must see a whole matrix: a size the device cannot bind is capped (to a multiple of 128).
+  max_n = cap_to_device(ctx, report, "max-n", max_n, 128, 3,
+                        [](long long n) { return static_cast<std::uint64_t>(n * n) * 4; });
   std::vector<std::uint32_t> sizes;
   for (long long n = 128; n <= max_n; n *= 2) sizes.push_back(static_cast<std::uint32_t>(n));
   if (sizes.back() != max_n) sizes.push_back(static_cast<std::uint32_t>(max_n));
@@ -201,8 +204,7 @@ void run(dp::LabContext& ctx) {
   std::map<std::string, Kernel> kernels;
   int checked = 0;
 
-  for (std::uint32_t n : dp::Sweep(ctx, "n =", sizes, {.weight = [](std::uint64_t n) { return double(n * n * n); },
-                                                       .stops_early = false})) {
+  for (std::uint32_t n : dp::Sweep(ctx, "n =", sizes, {.weight = [](std::uint64_t n) { return double(n * n * n); }})) {
     const std::size_t nn = std::size_t{n} * n;
     std::vector<float> a(nn), b(nn);
     for (auto& x : a) x = dist(rng);
