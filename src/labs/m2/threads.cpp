@@ -4,8 +4,9 @@
 // memory traffic), runs four ways:
 //   serial           the calling thread runs every task itself: the baseline
 //   thread-per-task  a new std::thread for every task, all started, then all joined
-//   pool             a small pool of ours: P threads sleeping on one mutex + condition-variable
-//                    queue; submit() pushes a task and wakes one, wait() sleeps until all are done
+//   pool             a small pool of ours (core/task_pool.hpp): P threads sleeping on one mutex +
+//                    condition-variable queue; submit() pushes a task and wakes one, wait() sleeps
+//                    until all are done
 //   tbb              TBB's task_group inside a task_arena of P slots (work-stealing deques)
 // Time per task = batch time / tasks; speedup = serial's time / the variant's time. The
 // break-even task size is the smallest one at which a variant beats serial. A second sweep keeps
@@ -20,13 +21,10 @@
 //   --param oversub-ns=10000           task size of the oversubscription sweep
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +34,7 @@
 #include "core/lab.hpp"
 #include "core/portability.hpp"  // DP_TSAN
 #include "core/sweep.hpp"
+#include "core/task_pool.hpp"  // our pool: one queue, one lock, sleeping workers
 #include "core/table.hpp"  // format_duration_ns
 
 #if __has_include(<tbb/task_arena.h>) && !defined(DP_TSAN)
@@ -76,61 +75,6 @@ struct Batch {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Our pool: one queue, one lock, sleeping workers
-// ---------------------------------------------------------------------------------------------
-
-class Pool {
- public:
-  explicit Pool(int threads) {
-    for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { work(); });
-  }
-  ~Pool() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();  // workers_ (declared last) are joined first, while the rest still exist
-  }
-  Pool(const Pool&) = delete;
-  Pool& operator=(const Pool&) = delete;
-
-  void submit(std::function<void()> task) {
-    {
-      std::lock_guard lock(mutex_);
-      queue_.push_back(std::move(task));
-      ++pending_;
-    }
-    wake_.notify_one();  // a sleeping worker: a futex call, and the scheduler must run it
-  }
-  void wait() {
-    std::unique_lock lock(mutex_);
-    idle_.wait(lock, [this] { return pending_ == 0; });
-  }
-
- private:
-  void work() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing left to do
-      auto task = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      task();
-      lock.lock();
-      if (--pending_ == 0) idle_.notify_all();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_, idle_;
-  std::deque<std::function<void()>> queue_;
-  std::size_t pending_ = 0;
-  bool stop_ = false;
-  std::vector<std::jthread> workers_;  // last: they start after everything else exists
-};
-
-// ---------------------------------------------------------------------------------------------
 // The variants: each returns "run every task of a batch once"
 // ---------------------------------------------------------------------------------------------
 
@@ -151,7 +95,7 @@ Runner make_runner(Kind kind, int threads) {
         for (std::size_t i = 0; i < b.size(); ++i) started.emplace_back([&b, i] { b.task(i); });
       };  // ~jthread joins each one
     case Kind::pool: {
-      auto pool = std::make_shared<Pool>(threads);
+      auto pool = std::make_shared<dp::TaskPool>(threads);
       return [pool](Batch& b) {
         for (std::size_t i = 0; i < b.size(); ++i) pool->submit([&b, i] { b.task(i); });
         pool->wait();
