@@ -194,9 +194,9 @@ std::vector<Variant> all_variants() {
 const char* work_name(Work w) { return w == Work::sum ? "sum" : "map"; }
 Kernel kernel(const Variant& v, Work w) { return w == Work::sum ? v.sum : v.map; }
 
-// Runs `body` with TBB (and so std::execution) limited to exactly `threads` threads: a
-// global_control lifts TBB's default cap of one thread per CPU (for the oversubscribed counts),
-// and the arena holds `threads` slots. Built once per measurement, outside the timed region.
+#ifndef DP_TSAN
+// TBB (and so std::execution) limited to exactly `threads` threads: a global_control lifts TBB's
+// default cap of one thread per CPU (for the oversubscribed counts); the arena has `threads` slots.
 class TbbThreads {
  public:
   explicit TbbThreads(int threads)
@@ -210,16 +210,31 @@ class TbbThreads {
   tbb::global_control control_;
   tbb::task_arena arena_;
 };
-
-double run_variant(const Variant& v, Work w, std::span<const float> x, int threads) {
-#ifndef DP_TSAN
-  if (v.uses_tbb_arena) {
-    TbbThreads tbb_threads(threads);
-    return tbb_threads.run([&] { return kernel(v, w)(x, threads); });
-  }
 #endif
-  return kernel(v, w)(x, threads);
-}
+
+// A variant ready to run one loop on `threads` threads; TBB's arena is built here, so that a
+// measurement times only the passes.
+class Prepared {
+ public:
+  Prepared(const Variant& v, Work w, int threads) : kernel_(kernel(v, w)), threads_(threads) {
+#ifndef DP_TSAN
+    if (v.uses_tbb_arena) tbb_.emplace(threads);
+#endif
+  }
+  double operator()(std::span<const float> x) {
+#ifndef DP_TSAN
+    if (tbb_) return tbb_->run([&] { return kernel_(x, threads_); });
+#endif
+    return kernel_(x, threads_);
+  }
+
+ private:
+  Kernel kernel_;
+  int threads_;
+#ifndef DP_TSAN
+  std::optional<TbbThreads> tbb_;
+#endif
+};
 
 // ---------------------------------------------------------------------------------------------
 // Reference and check
@@ -270,7 +285,7 @@ void check_variants(dp::LabContext& ctx, const std::vector<Variant>& variants, c
       std::vector<std::string> got;
       for (int t : counts) {
         if (v.name == "serial" && t > 1) break;
-        const double total = run_variant(v, w, x, t);
+        const double total = Prepared(v, w, t)(x);
         worst = std::max(worst, std::fabs(total - static_cast<double>(ref.total)));
         got.push_back(fmt::format("{}t {:.10g}", t, total));
         if (std::isnan(total)) worst = INFINITY;
@@ -301,6 +316,8 @@ std::string x_name(Work w, bool efficiency) {
 }
 
 void run(dp::LabContext& ctx) {
+  if (const long long n = ctx.params.integer("n"); n > 0 && n < 1000)
+    throw dp::Error(fmt::format("n={} is too small; use 0 (automatic) or at least 1000", n));
   const int cpus = std::max(1, ctx.machine.threads);
   const auto variants = all_variants();
   const auto counts = thread_counts(cpus, ctx.quick);
@@ -323,8 +340,6 @@ void run(dp::LabContext& ctx) {
   // The timed array: n floats (auto: 1e8; quick: 4x the last-level cache, 16 to 64 MiB, so that
   // the sum streams from DRAM), capped by the machine's memory.
   std::uint64_t bytes = static_cast<std::uint64_t>(ctx.params.integer("n")) * sizeof(float);
-  if (bytes > 0 && bytes < 1000 * sizeof(float))
-    throw dp::Error(fmt::format("n={} is too small; use 0 (automatic) or at least 1000", bytes / sizeof(float)));
   if (bytes == 0)
     bytes = ctx.quick ? std::clamp<std::uint64_t>(4 * dp::llc_bytes_or(ctx.machine, 32 << 20), 16 << 20, 64 << 20)
                       : std::uint64_t{100'000'000} * sizeof(float);
@@ -344,7 +359,7 @@ void run(dp::LabContext& ctx) {
   double serial_ns[2] = {};
   for (Work w : {Work::sum, Work::map}) {
     const dp::Stats s = ctx.measure(fmt::format("{}/serial", work_name(w)),
-                                    [&] { benchmark::DoNotOptimize(run_variant(variants[0], w, data(w), 1)); });
+                                    [&] { benchmark::DoNotOptimize(Prepared(variants[0], w, 1)(data(w))); });
     serial_ns[static_cast<int>(w)] = s.median_ns;
     ctx.result.add_point(fmt::format("{} serial", work_name(w)), x_name(w, false), 1, s, 1.0, "x serial", "pass");
   }
@@ -355,16 +370,9 @@ void run(dp::LabContext& ctx) {
     for (Work w : {Work::sum, Work::map}) {
       for (const Variant& v : variants) {
         if (v.name == "serial") continue;
-        std::function<double()> pass = [&] { return kernel(v, w)(data(w), t); };
-#ifndef DP_TSAN
-        std::optional<TbbThreads> tbb_threads;
-        if (v.uses_tbb_arena) {
-          tbb_threads.emplace(t);
-          pass = [&] { return tbb_threads->run([&] { return kernel(v, w)(data(w), t); }); };
-        }
-#endif
+        Prepared pass(v, w, t);
         const dp::Stats s = ctx.measure(fmt::format("{}/{}/{}", work_name(w), v.name, t),
-                                        [&] { benchmark::DoNotOptimize(pass()); });
+                                        [&] { benchmark::DoNotOptimize(pass(data(w))); });
         const double speedup = serial_ns[static_cast<int>(w)] / s.median_ns;
         const std::string name = fmt::format("{} {}", work_name(w), v.name);
         ctx.result.add_point(name, x_name(w, false), t, s, speedup, "x serial", "pass");
