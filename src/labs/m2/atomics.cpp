@@ -5,7 +5,7 @@
 //   fetch_add relaxed   c.fetch_add(1, std::memory_order_relaxed)
 //   fetch_add seq_cst   c.fetch_add(1)   (x86: the same `lock xadd`; ARM: a different instruction)
 //   CAS loop            read c, then compare_exchange_weak(v, v + 1) until no one changed it in between
-// Time: ns per increment for each thread (round time / K): flat when the threads do not disturb
+// Time: ns per increment for each thread (round time / K, K = 2^16, quick 2^14): flat when the threads do not disturb
 // each other. The CAS loop also counts its failed attempts.
 //
 // Part 2, memory order made visible: the store-buffering litmus test. Two threads, x = y = 0:
@@ -71,20 +71,21 @@ struct alignas(128) PaddedCounter {  // 128: two lines, also beyond Intel's adja
   Counter value{0};
 };
 
-// Per thread per round; under a sanitizer (tens of times slower, timings meaningless) far fewer.
-constexpr std::uint64_t kIncrements = dp::kSanitized ? 1 << 11 : 1 << 16;
+// Per thread per round: 2^16 (2^14 quick: a round still lasts far longer than starting a thread);
+// under a sanitizer (tens of times slower, timings meaningless) 2^11.
+std::uint64_t increments(bool quick) { return dp::kSanitized ? 1 << 11 : quick ? 1 << 14 : 1 << 16; }
 
-// One round: `threads` threads each add kIncrements, to one shared counter or each to its own.
+// One round: `threads` threads each add `increments`, to one shared counter or each to its own.
 // Returns the CAS failures of the round (0 for fetch_add).
 struct Counting {
-  Counting(const Variant& v, int threads, bool shared)
-      : variant(v), threads(threads), shared(shared), own(static_cast<std::size_t>(threads)),
+  Counting(const Variant& v, int threads, bool shared, std::uint64_t increments)
+      : variant(v), threads(threads), shared(shared), increments(increments), own(static_cast<std::size_t>(threads)),
         failures(static_cast<std::size_t>(threads)) {}
   void round() {
     dp::run_together(threads, [&](int t) {
       const auto i = static_cast<std::size_t>(t);
       std::uint64_t failed = 0;  // a local: a shared tally would be one more contended line
-      variant.add(shared ? one.value : own[i].value, kIncrements, failed);
+      variant.add(shared ? one.value : own[i].value, increments, failed);
       failures[i].value.fetch_add(failed, std::memory_order_relaxed);
     });
   }
@@ -96,6 +97,7 @@ struct Counting {
   const Variant& variant;
   int threads;
   bool shared;
+  std::uint64_t increments;
   PaddedCounter one;
   std::vector<PaddedCounter> own;
   std::vector<PaddedCounter> failures;
@@ -170,6 +172,7 @@ std::string series(const Variant& v, bool shared) { return fmt::format("{}, {}",
 
 void run(dp::LabContext& ctx) {
   const int cpus = std::max(1, ctx.machine.threads);
+  const std::uint64_t k = increments(ctx.quick);
   std::vector<int> counts;
   for (int t = 1; t <= 2 * cpus; ++t)
     if (!ctx.quick || (t & (t - 1)) == 0 || t == cpus || t == 2 * cpus) counts.push_back(t);
@@ -177,17 +180,17 @@ void run(dp::LabContext& ctx) {
   // Check first: every variant on 2x CPUs threads; the counts must be exact.
   for (const Variant& v : kVariants)
     for (bool shared : {true, false}) {
-      Counting c(v, 2 * cpus, shared);
+      Counting c(v, 2 * cpus, shared, k);
       c.round();
       c.round();
-      const std::uint64_t want = 2 * kIncrements;
+      const std::uint64_t want = 2 * k;
       bool ok = true;
       std::uint64_t got = shared ? c.one.value.load() : 0;
       if (shared) ok = got == want * static_cast<std::uint64_t>(2 * cpus);
       else
         for (const auto& o : c.own) ok = ok && o.value.load() == want, got += o.value.load();
       ctx.result.add_check(fmt::format("{}: counts exact on {} threads", series(v, shared), 2 * cpus), ok,
-                           fmt::format("total {} after 2 rounds, want {} x 2 x {} = {}", got, 2 * cpus, kIncrements,
+                           fmt::format("total {} after 2 rounds, want {} x 2 x {} = {}", got, 2 * cpus, k,
                                        want * static_cast<std::uint64_t>(2 * cpus)));
     }
   if (!ctx.result.all_checks_passed()) return;
@@ -220,15 +223,15 @@ void run(dp::LabContext& ctx) {
     const int t = static_cast<int>(t64);
     for (const Variant& v : kVariants)
       for (bool shared : {true, false}) {
-        Counting c(v, t, shared);
+        Counting c(v, t, shared, k);
         std::uint64_t rounds = 0;
         const dp::Stats s = ctx.measure(fmt::format("{}/{}", series(v, shared), t), [&] { c.round(), ++rounds; });
-        const dp::Stats per = s.per(static_cast<double>(kIncrements));
+        const dp::Stats per = s.per(static_cast<double>(k));
         ctx.result.add_point(series(v, shared), "threads", t, per, t / per.median_ns * 1e3, "M increments/s", "increment");
         if (v.add == add_cas && shared && t == cpus)
           ctx.result.headlines.push_back({fmt::format("CAS loop, shared, {} threads: failed attempts per increment", t),
                                           fmt::format("{:.2f}", static_cast<double>(c.total_failures()) /
-                                                                    static_cast<double>(rounds * kIncrements * static_cast<std::uint64_t>(t)))});
+                                                                    static_cast<double>(rounds * k * static_cast<std::uint64_t>(t)))});
       }
   }
   for (bool shared : {true, false}) {

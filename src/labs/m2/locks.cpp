@@ -11,8 +11,9 @@
 //   shared_mutex, 90% reads  the same mix under std::shared_mutex: readers may overlap
 //   striped (16 mutexes)   lock striping: 16 padded (mutex, state) stripes; each operation picks
 //                          one by a hash of (thread, operation), so two threads rarely collide
-// Part 1: 1..2x CPUs threads, a short critical section (16 steps). Part 2: all CPUs, the
-// critical section from 1 to 1024 steps, beside one thread with std::mutex. Time: ns per
+// Part 1: 1..2x CPUs threads, a short critical section (16 steps). Part 2: std::mutex and the
+// spinlock with pause on all CPUs, the critical section from 1 to 1024 steps, beside one thread
+// with std::mutex. Time: ns per
 // operation, all threads together (round time / all operations): a lock that serialises perfectly
 // stays at the critical section's length; contention adds to it.
 //
@@ -186,9 +187,12 @@ const std::vector<Variant> kContention = {
 
 constexpr int kShortWork = 16;  // part 1's critical section: 16 steps, tens of ns
 
-// Operations per thread per round: about 2^16 steps of work (a round of a few ms, against tens of
-// microseconds to start the threads), at least 128 operations.
-std::uint64_t ops_for(int work) { return std::max<std::uint64_t>(128, (std::uint64_t{1} << 16) / static_cast<std::uint64_t>(work + 4)); }
+// Operations per thread per round: about 2^16 steps of work (2^14 quick; a round of a millisecond
+// or more, against tens of microseconds to start the threads), at least 64 operations.
+std::uint64_t ops_for(int work, bool quick) {
+  const std::uint64_t steps = std::uint64_t{1} << (quick || dp::kSanitized ? 14 : 16);
+  return std::max<std::uint64_t>(64, steps / static_cast<std::uint64_t>(work + 4));
+}
 
 struct Measured {
   dp::Stats per_op;
@@ -237,28 +241,28 @@ void run(dp::LabContext& ctx) {
   for (std::uint64_t t64 : threads_sweep) {
     const int t = static_cast<int>(t64);
     for (const Variant& v : kContention) {
-      const Workload w{t, kShortWork, ops_for(kShortWork)};
+      const Workload w{t, kShortWork, ops_for(kShortWork, ctx.quick)};
       const Measured m = measure(ctx, v, w, fmt::format("{}/{}t", v.name, t));
       record(fmt::format("{}, {} threads", v.name, t), m);
       ctx.result.add_point(v.name, "threads", t, m.per_op, 1e3 / m.per_op.median_ns, "M operations/s", "operation");
     }
   }
 
-  // Part 2: critical section length on all CPUs, beside std::mutex on one thread.
+  // Part 2: critical section length on all CPUs (mutex, spinlock with pause), beside std::mutex on one thread.
   const std::vector<std::uint64_t> lengths = ctx.quick ? std::vector<std::uint64_t>{1, 16, 256}
                                                        : std::vector<std::uint64_t>{1, 4, 16, 64, 256, 1024};
   const std::string all = fmt::format("{} threads", cpus);
   dp::Sweep length_sweep(ctx, "critical section steps", lengths, {.weight = [](std::uint64_t) { return 1.0; }});
   for (std::uint64_t work64 : length_sweep) {
     const int work = static_cast<int>(work64);
-    for (const Variant& v : {kContention[0], kContention[1], kContention[2]}) {
-      const Workload w{cpus, work, ops_for(work)};
+    for (const Variant& v : {kContention[0], kContention[1]}) {
+      const Workload w{cpus, work, ops_for(work, ctx.quick)};
       const Measured m = measure(ctx, v, w, fmt::format("{}/{}t/{}steps", v.name, cpus, work));
       record(fmt::format("{}, {} steps", v.name, work), m);
       ctx.result.add_point(fmt::format("{}, {}", v.name, all), "critical section steps", work, m.per_op,
                            1e3 / m.per_op.median_ns, "M operations/s", "operation");
     }
-    const Workload one{1, work, ops_for(work)};
+    const Workload one{1, work, ops_for(work, ctx.quick)};
     const Measured m = measure(ctx, kContention[0], one, fmt::format("std::mutex/1t/{}steps", work));
     record(fmt::format("std::mutex, 1 thread, {} steps", work), m);
     ctx.result.add_point("std::mutex, 1 thread", "critical section steps", work, m.per_op, 1e3 / m.per_op.median_ns,
@@ -281,7 +285,7 @@ void run(dp::LabContext& ctx) {
 
   std::vector<std::string> contention, lengths_series;
   for (const Variant& v : kContention) contention.push_back(v.name);
-  for (int i = 0; i < 3; ++i) lengths_series.push_back(fmt::format("{}, {}", kContention[static_cast<std::size_t>(i)].name, all));
+  for (int i = 0; i < 2; ++i) lengths_series.push_back(fmt::format("{}, {}", kContention[static_cast<std::size_t>(i)].name, all));
   lengths_series.push_back("std::mutex, 1 thread");
   const std::vector<dp::Marker> cpu_marker{{static_cast<double>(cpus), fmt::format("{} CPUs", cpus)}};
   ctx.result.plots.push_back(dp::PlotSpec{
