@@ -1,17 +1,11 @@
 // thread_team.cpp — pinning (Linux sched_setaffinity) and the spinning rounds of ThreadTeam.
 #include "core/thread_team.hpp"
 
+#include <latch>
+
+#include "core/portability.hpp"  // cpu_relax
+
 namespace dp {
-
-namespace {
-
-void relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();  // tells the core this is a spin loop
-#endif
-}
-
-}  // namespace
 
 std::vector<int> allowed_cpus() {
   std::vector<int> cpus;
@@ -56,7 +50,7 @@ void ThreadTeam::run() {
   done_.store(0, std::memory_order_relaxed);
   round_.fetch_add(1, std::memory_order_release);
   job_(0);
-  while (done_.load(std::memory_order_acquire) != static_cast<int>(workers_.size())) relax();
+  while (done_.load(std::memory_order_acquire) != static_cast<int>(workers_.size())) cpu_relax();
 }
 
 int ThreadTeam::cpu_for(int t) const {
@@ -70,12 +64,26 @@ void ThreadTeam::work(int t) {
     std::uint64_t round;
     while ((round = round_.load(std::memory_order_acquire)) == seen) {
       if (stop_.load(std::memory_order_acquire)) return;
-      relax();
+      cpu_relax();
     }
     seen = round;
     job_(t);
     done_.fetch_add(1, std::memory_order_release);
   }
+}
+
+void run_together(int threads, const std::function<void(int)>& job) {
+  std::latch start(threads);
+  {
+    std::vector<std::jthread> helpers;
+    for (int t = 1; t < threads; ++t)
+      helpers.emplace_back([&, t] {
+        start.arrive_and_wait();
+        job(t);
+      });
+    start.arrive_and_wait();
+    job(0);
+  }  // joined here
 }
 
 }  // namespace dp

@@ -13,6 +13,8 @@
 //   allowed_cpus()  the CPUs this process may run on
 //   PinnedToCpu     RAII: the calling thread on one CPU while it lives
 //   ThreadTeam      threads 1..n-1 spin between rounds; the caller runs share 0 itself
+//   run_together    n fresh threads (the caller is one) start job(t) together, then join: for
+//                   more threads than CPUs, where a spinning, pinned team would fight itself
 #pragma once
 
 #include <atomic>
@@ -72,5 +74,11 @@ class ThreadTeam {
   PinnedToCpu pin_caller_;             // the caller runs job(0) on the first CPU
   std::vector<std::jthread> workers_;  // last: they start after everything else exists
 };
+
+// Runs job(t) for t = 0..threads-1 on fresh, unpinned threads (the caller runs job(0)), all
+// released at once by a latch, and returns when every one has finished. Starting the threads
+// costs tens of microseconds, so time it only around jobs that take milliseconds. Unlike
+// ThreadTeam, nobody spins: with more threads than CPUs the OS shares the CPUs fairly.
+void run_together(int threads, const std::function<void(int)>& job);  // threads >= 1
 
 }  // namespace dp

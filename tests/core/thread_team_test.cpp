@@ -1,5 +1,5 @@
 // Tests of core/thread_team.hpp: every thread runs its share once per round, the caller runs
-// share 0, and pinning gives the thread its CPU set back.
+// share 0, and pinning gives the thread its CPU set back; run_together runs every job once, at once.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -46,6 +46,21 @@ TEST(PinnedToCpu, PinsAndGivesTheCpuSetBack) {
   }
 #endif
   EXPECT_EQ(allowed_cpus(), before);
+}
+
+TEST(RunTogether, EveryJobRunsOnceAndAllOverlap) {
+  constexpr int kThreads = 5;  // more than the CPUs of a 2-core machine
+  std::vector<std::atomic<int>> runs(kThreads);
+  std::atomic<int> started{0};
+  std::atomic<int> saw_all{0};
+  run_together(kThreads, [&](int t) {
+    runs[static_cast<std::size_t>(t)].fetch_add(1);
+    started.fetch_add(1);
+    while (started.load() < kThreads) std::this_thread::yield();  // all run at once, or this hangs
+    saw_all.fetch_add(1);
+  });
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(runs[static_cast<std::size_t>(t)].load(), 1) << "job " << t;
+  EXPECT_EQ(saw_all.load(), kThreads);
 }
 
 }  // namespace
