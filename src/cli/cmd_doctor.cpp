@@ -1,4 +1,5 @@
 // dontpanic doctor — is this machine ready for the labs, and what will limit its numbers?
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -74,6 +75,26 @@ std::vector<Item> gpu_items(nlohmann::json& gpus) {
   return items;
 }
 
+// What parallel runs (module 2) depend on: cores, SMT, and the libraries this build compared.
+Item parallel_item(const MachineInfo& m) {
+  const int per_core = m.cores > 0 ? std::max(1, m.threads / m.cores) : 1;
+#if defined(DP_TBB_VERSION)
+  const std::string tbb = std::string("TBB ") + DP_TBB_VERSION;
+#else
+  const std::string tbb = "no TBB (its variants are left out)";
+#endif
+#if defined(DP_OPENMP_VERSION)
+  const std::string openmp = std::string("OpenMP ") + DP_OPENMP_VERSION;
+#else
+  const std::string openmp = "no OpenMP in this build (parallel-for leaves it out)";
+#endif
+  const bool short_curves = m.cores < 4;
+  return {"parallel", short_curves ? "warn" : "ok",
+          fmt::format("{} cores x {} thread{} per core; {}; {}", m.cores, per_core, per_core > 1 ? "s" : "", tbb, openmp),
+          "fewer than 4 cores: the M2 scaling curves are short here; the pages show a 16-core table beside yours",
+          false};
+}
+
 int doctor(bool json_out) {
   const MachineInfo m = MachineInfo::detect();
   std::vector<Item> items;
@@ -88,6 +109,7 @@ int doctor(bool json_out) {
   const bool debug_build = m.build.find("Release") == std::string::npos;
   items.push_back({"build", debug_build ? "warn" : "ok", fmt::format("{}, {}", m.compiler, m.build),
                    "this is not a Release build, so timings mean little; use build/release/dontpanic", false});
+  items.push_back(parallel_item(m));
   if (m.governor.empty())
     items.push_back({"CPU governor", "ok", "not exposed by the kernel (common in virtual machines)", "", false});
   else

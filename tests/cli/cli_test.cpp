@@ -40,8 +40,16 @@ TEST(Cli, DoctorReportsTheMachine) {
   EXPECT_FALSE(j["machine"]["cpu"].get<std::string>().empty());
   EXPECT_GT(j["machine"]["caches"].size(), 0u);
   bool has_gnuplot_item = false;
-  for (const auto& item : j["items"]) has_gnuplot_item |= item["name"] == "gnuplot";
+  std::string parallel;
+  for (const auto& item : j["items"]) {
+    has_gnuplot_item |= item["name"] == "gnuplot";
+    if (item["name"] == "parallel") parallel = item["detail"];
+  }
   EXPECT_TRUE(has_gnuplot_item);
+  // What module 2 needs: cores, threads per core, and whether TBB and OpenMP are in this build.
+  EXPECT_NE(parallel.find(" cores x "), std::string::npos) << parallel;
+  EXPECT_NE(parallel.find("TBB"), std::string::npos) << parallel;
+  EXPECT_NE(parallel.find("OpenMP"), std::string::npos) << parallel;
   const auto table = cli({"doctor"});
   EXPECT_NE(table.output.find("caches"), std::string::npos);
 }
