@@ -35,12 +35,16 @@ run_lab() {  # lab, extra args...
 for lab in ${DP_LABS:-gpu-matmul gpu-conv gpu-reduce gpu-histogram}; do
   echo "=== $lab"
   start=$(date +%s)
-  if ! run_lab "$lab"; then
-    echo "!!! $lab exited with $?"
+  run_lab "$lab"
+  status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "!!! $lab exited with $status (124: it passed DP_LIMIT)"
     rm -f "$out/$lab.json"
     if [ "${DP_QUICK_FALLBACK:-0}" = 1 ]; then
       echo "=== $lab again in quick mode"
-      run_lab "$lab" --quick || { echo "!!! $lab --quick exited with $?"; rm -f "$out/$lab.json"; }
+      run_lab "$lab" --quick
+      status=$?
+      [ "$status" -eq 0 ] || { echo "!!! $lab --quick exited with $status"; rm -f "$out/$lab.json"; }
     fi
   fi
   echo "=== $lab took $(( $(date +%s) - start )) s"
