@@ -46,7 +46,7 @@ namespace {
 // conditional move) or on many elements at once (SIMD), since that would move the asm. It costs no
 // instruction. (Clang's __builtin_unpredictable only pushes the other way; GCC's
 // __builtin_expect_with_probability is a hint it may ignore; -fno-if-conversion is GCC-only and
-// per file.)
+// leaves the vectorizer free.)
 #define KEEP_BRANCH() asm volatile("")
 
 DP_NO_VECTORIZE std::int64_t sum_below_branch(std::span<const std::int32_t> x, std::int32_t t) {
@@ -248,7 +248,7 @@ void check_all(dp::LabContext& ctx, std::mt19937& rng) {
     if (n > 2) std::fill(a.begin() + 100, a.begin() + 200, a[100]);  // a run of equal keys
     const Eytzinger e(a);
     std::vector<std::uint32_t> queries = {0, std::numeric_limits<std::uint32_t>::max(), a[0], a[n / 2],
-                                          a[n - 1], a[n - 1] + 1};
+                                          a[n - 1], a[n - 1] + 1, a[std::min<std::size_t>(150, n - 1)]};
     for (int i = 0; i < 1000; ++i) queries.push_back(static_cast<std::uint32_t>(rng() >> 1));
     for (const Search& s : kSearches) {
       std::size_t wrong = 0;
