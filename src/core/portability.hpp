@@ -4,6 +4,9 @@
 //   DP_PLAIN_LOOP       on a function: keep its loops as written (GCC and Clang would otherwise
 //                       turn `for (i) a[i] = b[i]` into a memcpy call, a fill into memset), and
 //                       never inline it, so the measured loop is the one on the page
+//   DP_NO_VECTORIZE     on a function: never inline it, and leave its loops scalar (GCC; Clang
+//                       needs DP_LOOP_SCALAR before the loop too), so a scalar variant stays scalar
+//   DP_LOOP_SCALAR      before a loop: do not vectorize it (Clang; GCC is told by DP_NO_VECTORIZE)
 //   DP_SANITIZED        defined (1) in AddressSanitizer and ThreadSanitizer builds
 //   kAddressSanitizer   true under AddressSanitizer: its allocator replaces glibc's malloc
 //   kSanitized          true under either sanitizer: timings there mean nothing (tens of times
@@ -19,6 +22,17 @@
 #define DP_PLAIN_LOOP __attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
 #else
 #define DP_PLAIN_LOOP
+#endif
+
+#if defined(__clang__)
+#define DP_NO_VECTORIZE __attribute__((noinline))
+#define DP_LOOP_SCALAR _Pragma("clang loop vectorize(disable) interleave(disable)")
+#elif defined(__GNUC__)
+#define DP_NO_VECTORIZE __attribute__((noinline, optimize("no-tree-vectorize")))
+#define DP_LOOP_SCALAR
+#else
+#define DP_NO_VECTORIZE
+#define DP_LOOP_SCALAR
 #endif
 
 // GCC announces sanitizers with __SANITIZE_*__, Clang with __has_feature.
