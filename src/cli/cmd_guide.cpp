@@ -75,6 +75,7 @@ guide::GuideOptions make_options(const GuideCliOptions& o) {
   options.out_dir = o.out;
   options.figures.results_dir = o.results;
   options.figures.run_missing = !o.no_run;
+  options.figures.placeholder_when_missing = o.no_run;
   if (o.repetitions) options.figures.repetitions = parse_repetitions(*o.repetitions);
   check_guide_params(o.params);
   options.figures.assignments = o.params;

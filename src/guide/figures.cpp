@@ -239,7 +239,7 @@ ProvidedFigure FigureProvider::provide(const FigureRef& ref, const std::string& 
   fs::create_directories(dest_dir, ec);
   const fs::path dest = fs::path(dest_dir) / ref.file;
   bool placeholder = sources_.placeholders;
-  if (!placeholder && !sources_.run_missing && find_lab(ref.lab) != nullptr) {
+  if (!placeholder && sources_.placeholder_when_missing && !sources_.run_missing && find_lab(ref.lab) != nullptr) {
     try {
       result_for(ref.lab, page_path, ref.plot);
     } catch (const Error& e) {  // no stored result, and we may not run the lab: an empty frame

@@ -40,6 +40,8 @@ struct FigureSources {
   bool use_history = true;              // also look in (and record quick runs into) the history
                                         // database (dp::History::default_path())
   bool run_missing = true;              // run a lab in quick mode when it has no result yet
+  bool placeholder_when_missing = false; // with run_missing off: an empty frame and a warning
+                                        // for a figure without a result (--no-run), not an error
   std::optional<int> repetitions;       // for those quick runs (default: the quick default)
   std::vector<std::string> assignments; // --param name=value: passed to every lab that declares
                                         // the parameter; a stored result is reused only if it
