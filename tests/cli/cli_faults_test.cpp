@@ -72,6 +72,21 @@ fs::path fake_gnuplot(const test::ScratchDir& dir, const std::string& body) {
   return bin;
 }
 
+// A TCP socket bound to 127.0.0.1 on a port the kernel chose (port -1 if that failed).
+struct LoopbackSocket {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int port = -1;
+  LoopbackSocket() {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0)
+      port = ntohs(address.sin_port);
+  }
+};
+
 // --- 1. --json replaces nothing that is not a result file --------------------------------------
 
 TEST(CliFaults, JsonRefusesAFifoADeviceAFolderAndTheHistory) {
@@ -197,16 +212,11 @@ TEST(CliFaults, SigtermWhileGnuplotDrawsLeavesNoTempFileNoOrphanAndKeepsTheHisto
 
 TEST(CliFaults, GuideServeDiesWithDontpanicEvenOnSigkill) {
   test::ScratchDir dir;
-  // A free port, found by binding port 0.
-  const int probe = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  ASSERT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  getsockname(probe, reinterpret_cast<sockaddr*>(&address), &size);
-  const int port = ntohs(address.sin_port);
-  close(probe);
+  // A free port: one the kernel picks for a socket that is then closed again.
+  const LoopbackSocket probe;
+  ASSERT_GE(probe.port, 0);
+  const int port = probe.port;
+  close(probe.fd);
   const auto r = shell("cd '" + dir.path().string() + "' || exit 1\n\"$DP\" guide serve --level 1 --no-run --results empty --port " +
                        std::to_string(port) + " > serve.log 2>&1 & p=$!\n"
                        "i=0; while ! grep -q 'Serving on' serve.log && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\n"
@@ -369,17 +379,12 @@ TEST(CliFaults, GuideBuildIntoAFileSaysSoWithoutATraceback) {
 }
 
 TEST(CliFaults, GuideServeOnABusyPortSaysSoBeforeServing) {
-  const int busy = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  ASSERT_EQ(bind(busy, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(listen(busy, 1), 0);
-  getsockname(busy, reinterpret_cast<sockaddr*>(&address), &size);
-  const std::string port = std::to_string(ntohs(address.sin_port));
+  const LoopbackSocket busy;
+  ASSERT_GE(busy.port, 0);
+  ASSERT_EQ(listen(busy.fd, 1), 0);
+  const std::string port = std::to_string(busy.port);
   const auto r = expect_error({"guide", "serve", "--port", port}, "cannot serve on 127.0.0.1:" + port);
-  close(busy);
+  close(busy.fd);
   EXPECT_FALSE(contains(r.output, "Serving")) << r.output;
   EXPECT_FALSE(contains(r.output, "OSError")) << r.output;
 }
