@@ -15,11 +15,7 @@ exec > >(tee "$out/full-runs.log") 2>&1
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-if ! ldconfig -p | grep -q libvulkan.so.1; then
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-fi
-export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
+source bench/gpu/vulkan_loader.sh  # the Vulkan loader from .gl/, NVIDIA's ICD
 export XDG_CACHE_HOME=/tmp/dp-cache XDG_DATA_HOME=/tmp/dp-data DONTPANIC_GPU_VALIDATION=0
 echo "code version: $(git rev-parse --short HEAD 2>/dev/null || echo "${DP_COMMIT:-unknown}")"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv || true

@@ -12,12 +12,7 @@ exec > >(tee "$out/run.log") 2>&1
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-# The Vulkan loader, unpacked over / as the device README prescribes, and NVIDIA's ICD.
-if ! ldconfig -p | grep -q libvulkan.so.1; then
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-fi
-export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
+source bench/gpu/vulkan_loader.sh  # the Vulkan loader from .gl/, NVIDIA's ICD
 [ -f "$VK_DRIVER_FILES" ] || ls -R /usr/local/nvidia/share 2>/dev/null | head -20
 export XDG_CACHE_HOME=/tmp/dp-cache DONTPANIC_HISTORY=/tmp/dp-history.sqlite DONTPANIC_GPU_VALIDATION=0
 # Our Debian libraries for our binary only (PyTorch keeps the machine's own).

@@ -19,11 +19,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 bundle=${DP_BUNDLE:-.gpubundle}
 
-if ! ldconfig -p | grep -q libvulkan.so.1; then
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-fi
-export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
+source bench/gpu/vulkan_loader.sh  # the Vulkan loader from .gl/, NVIDIA's ICD
 export XDG_CACHE_HOME=/tmp/dp-cache DONTPANIC_HISTORY=/tmp/dp-history.sqlite DONTPANIC_GPU_VALIDATION=0
 dp() {  # our binary with our Debian libraries (PyTorch keeps the machine's own); $1 = time limit
   local limit=$1; shift
