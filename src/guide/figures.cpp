@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 
 #include "core/error.hpp"
+#include "core/source_tree.hpp"
 #include "core/history.hpp"
 #include "core/lab.hpp"
 #include "core/plot.hpp"
@@ -73,10 +74,8 @@ const PlotSpec* find_plot(const Result& r, const std::string& plot) {
 
 // A path as the reader finds it in the repository ("bench/results/x.json"), else as it is.
 std::string repository_path(const fs::path& path) {
-#ifdef DP_SOURCE_DIR
-  const fs::path rel = fs::relative(path, DP_SOURCE_DIR);
+  const fs::path rel = fs::relative(path, dp::source_dir());
   if (!rel.empty() && *rel.begin() != "..") return rel.generic_string();
-#endif
   return path.string();
 }
 
@@ -93,11 +92,7 @@ std::string plot_names(const Result& r) {
 }  // namespace
 
 std::string default_committed_dir() {
-#ifdef DP_SOURCE_DIR
-  return (fs::path(DP_SOURCE_DIR) / "bench" / "results").string();
-#else
-  return "bench/results";
-#endif
+  return (dp::source_dir() / "bench" / "results").string();
 }
 
 FigureProvider::FigureProvider(FigureSources sources, std::ostream& log)

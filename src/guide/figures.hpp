@@ -16,7 +16,7 @@
 //   FigureSources   where results are looked for, and whether a missing one may be produced
 //   ProvidedFigure  what provide() put in place: the result drawn, its JSON, where it came from
 //   FigureProvider  provide(): put one figure and its JSON into a folder
-//   default_committed_dir()  DP_SOURCE_DIR/bench/results
+//   default_committed_dir()  dp::source_dir()/bench/results
 #pragma once
 
 #include <cstddef>

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/source_tree.hpp"
 #include "core/lab.hpp"
 #include "core/plot.hpp"
 #include "core/process.hpp"
@@ -195,11 +196,7 @@ struct Replacement {
 }  // namespace
 
 std::string default_guide_dir() {
-#ifdef DP_SOURCE_DIR
-  return (fs::path(DP_SOURCE_DIR) / "guide").string();
-#else
-  return "guide";
-#endif
+  return (dp::source_dir() / "guide").string();
 }
 
 Site load_site(const std::string& guide_dir, const Selection& selection, std::vector<LabEntry> labs) {

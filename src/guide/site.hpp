@@ -16,7 +16,7 @@
 //   build_site()        stage + mkdocs build --strict
 //   serve_command()     stage, then the mkdocs serve command line to run
 //   consistency_problems()  pages vs registry: every lab has a page, every labs: id exists, ...
-//   default_guide_dir() DP_SOURCE_DIR/guide
+//   default_guide_dir() dp::source_dir()/guide
 #pragma once
 
 #include <iosfwd>

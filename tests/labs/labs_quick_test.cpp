@@ -13,6 +13,7 @@
 #include "core/lab.hpp"
 #include "core/plot.hpp"
 #include "core/runner.hpp"
+#include "core/source_tree.hpp"
 #include "guide/site.hpp"
 #include "support.hpp"
 
@@ -86,7 +87,7 @@ TEST(Registry, MetadataIsComplete) {
     EXPECT_GE(i.level, 1);
     EXPECT_LE(i.level, 5);
     for (const auto& t : i.tracks) EXPECT_NE(std::find(kTracks.begin(), kTracks.end(), t), kTracks.end()) << t;
-    EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(DP_SOURCE_DIR) / i.source)) << i.source;
+    EXPECT_TRUE(std::filesystem::exists(dp::source_dir() / i.source)) << i.source;
     EXPECT_EQ(i.id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-"), std::string::npos);
     // Parameter names are kebab-case, like the CLI's own flags (typing max_n still finds max-n).
     for (const auto& p : lab.params)

@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.hpp"
+#include "core/source_tree.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/sweep.hpp"
@@ -100,7 +101,7 @@ std::optional<TorchResults> run_torch(dp::LabContext& ctx, const std::vector<Mlp
   std::string list;
   for (const MlpSpec& s : shapes) list += fmt::format("{}{}x{}x{}", list.empty() ? "" : ",", s.width, s.depth, s.batch);
   const std::vector<std::string> argv = {
-      python->interpreter, std::string(DP_SOURCE_DIR) + "/bench/peers/torch_graph.py",
+      python->interpreter, (dp::source_dir() / "bench" / "peers" / "torch_graph.py").string(),
       "--shapes", list, "--modes", "eager,jit",
       "--reps", std::to_string(std::max(3, ctx.measure_config.repetitions)),
       "--min-time", fmt::format("{}", ctx.measure_config.min_seconds),
