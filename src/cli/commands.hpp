@@ -33,6 +33,7 @@ void add_run_command(CLI::App& app, CliState& state);
 void add_tour_command(CLI::App& app, CliState& state);
 void add_history_command(CLI::App& app, CliState& state);
 void add_guide_command(CLI::App& app, CliState& state);
+void add_exercise_command(CLI::App& app, CliState& state);
 
 // Shared validation, so every command rejects bad filters with the same words.
 void check_level(int level, const std::string& option);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add_tour_command(app, state);
   add_history_command(app, state);
   add_guide_command(app, state);
+  add_exercise_command(app, state);
 
   try {
     app.parse(argc, argv);

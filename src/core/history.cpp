@@ -119,6 +119,8 @@ History::History(const std::string& path, Access access) : path_(path) {
         db_ = nullptr;
       }
     } else if (version < kSchemaVersion) {
+      // Each step brings one schema version to the next; a new file takes them all. Both are
+      // "IF NOT EXISTS", so two processes migrating at once (serialised by BEGIN IMMEDIATE) agree.
       exec("BEGIN IMMEDIATE", "starting to create the tables");
       exec(
           "CREATE TABLE IF NOT EXISTS runs ("
@@ -127,7 +129,14 @@ History::History(const std::string& path, Access access) : path_(path) {
           "  quick INTEGER NOT NULL, passed INTEGER NOT NULL,"
           "  headlines TEXT NOT NULL, result TEXT NOT NULL);"
           "CREATE INDEX IF NOT EXISTS runs_by_lab ON runs(lab, id);"
-          "PRAGMA user_version = 1;",
+          // schema 2: exercise checks
+          "CREATE TABLE IF NOT EXISTS exercise_checks ("
+          "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+          "  exercise TEXT NOT NULL, checked_at TEXT NOT NULL, source_hash TEXT NOT NULL,"
+          "  mode TEXT NOT NULL, correct INTEGER NOT NULL, passed INTEGER NOT NULL,"
+          "  speedup REAL NOT NULL, points INTEGER NOT NULL);"
+          "CREATE INDEX IF NOT EXISTS exercise_checks_by_exercise ON exercise_checks(exercise, id);"
+          "PRAGMA user_version = 2;",
           "creating the tables");
       exec("COMMIT", "creating the tables");
     }
@@ -229,6 +238,51 @@ std::optional<Result> History::latest_result(const std::string& lab) {
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }
+}
+
+void History::record_exercise_check(const ExerciseCheckRow& row) {
+  if (db_ == nullptr) throw Error(fmt::format("history database {} was opened read-only", path_));
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_,
+                              "INSERT INTO exercise_checks (exercise, checked_at, source_hash, mode, correct, "
+                              "passed, speedup, points) VALUES (?,?,?,?,?,?,?,?)",
+                              -1, &raw, nullptr);
+  Statement stmt(raw);
+  if (rc != SQLITE_OK) fail("preparing to record the check", rc);
+  sqlite3_bind_text(raw, 1, row.exercise.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(raw, 2, row.checked_at.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(raw, 3, row.source_hash.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(raw, 4, row.mode.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(raw, 5, row.correct ? 1 : 0);
+  sqlite3_bind_int(raw, 6, row.passed ? 1 : 0);
+  sqlite3_bind_double(raw, 7, row.speedup);
+  sqlite3_bind_int(raw, 8, row.points);
+  rc = sqlite3_step(raw);
+  if (rc != SQLITE_DONE) fail("recording the check", rc);
+}
+
+std::optional<ExerciseProgress> History::exercise_progress(const std::string& exercise) {
+  if (db_ == nullptr || columns_of("exercise_checks").empty()) return std::nullopt;  // read-only, no checks yet
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_,
+                              "SELECT COUNT(*), MAX(passed), MAX(correct), MAX(CASE WHEN correct THEN speedup "
+                              "ELSE 0 END), MAX(points), MAX(checked_at) FROM exercise_checks WHERE exercise = ?",
+                              -1, &raw, nullptr);
+  Statement stmt(raw);
+  if (rc != SQLITE_OK) fail("reading exercise progress", rc);
+  sqlite3_bind_text(raw, 1, exercise.c_str(), -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step(raw);
+  if (rc != SQLITE_ROW) fail("reading exercise progress", rc);
+  ExerciseProgress p;
+  p.checks = sqlite3_column_int(raw, 0);
+  if (p.checks == 0) return std::nullopt;
+  p.passed = sqlite3_column_int(raw, 1) != 0;
+  p.correct = sqlite3_column_int(raw, 2) != 0;
+  p.best_speedup = sqlite3_column_double(raw, 3);
+  p.best_points = sqlite3_column_int(raw, 4);
+  const auto* at = sqlite3_column_text(raw, 5);
+  p.last_checked_at = at != nullptr ? reinterpret_cast<const char*>(at) : "";
+  return p;
 }
 
 }  // namespace dp

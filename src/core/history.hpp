@@ -3,6 +3,8 @@
 // Where: $XDG_DATA_HOME/dontpanic/history.sqlite (default ~/.local/share/dontpanic/), or
 // $DONTPANIC_HISTORY when set (tests use that). Schema-versioned with PRAGMA user_version;
 // each run is written in one transaction, so two runs at once never lose a row.
+// Schema 2 adds exercise_checks: one row per `dontpanic exercise check`, from which the progress
+// of every exercise (passed, best speedup, points) is read. A schema-1 file is migrated on open.
 #pragma once
 
 #include <optional>
@@ -27,9 +29,31 @@ struct HistoryRow {
   std::vector<Headline> headlines;
 };
 
+// One `dontpanic exercise check`.
+struct ExerciseCheckRow {
+  std::string exercise;
+  std::string checked_at;    // ISO-8601, UTC
+  std::string source_hash;   // of the reader's file (hex)
+  std::string mode;          // "timed" or "sanitize"
+  bool correct = false;
+  bool passed = false;       // correct and at the target speedup
+  double speedup = 0;        // 0 when not timed
+  int points = 0;
+};
+
+// What the checks of one exercise add up to.
+struct ExerciseProgress {
+  int checks = 0;
+  bool passed = false;
+  bool correct = false;      // some check was correct
+  double best_speedup = 0;   // of the correct, timed checks
+  int best_points = 0;
+  std::string last_checked_at;
+};
+
 class History {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   enum class Access { read_write, read_only };
 
   // $DONTPANIC_HISTORY, else $XDG_DATA_HOME/dontpanic/history.sqlite (an absolute XDG_DATA_HOME
@@ -50,6 +74,8 @@ class History {
   void record(const Result& result, bool passed);
   std::vector<HistoryRow> runs(const std::string& lab, int limit = 50);
   std::optional<Result> latest_result(const std::string& lab);  // newest full result, if any
+  void record_exercise_check(const ExerciseCheckRow& row);
+  std::optional<ExerciseProgress> exercise_progress(const std::string& exercise);  // none: never checked
   const std::string& path() const { return path_; }
 
  private:

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,8 +30,24 @@ std::optional<std::string> find_program(const std::string& name) {
   return std::nullopt;
 }
 
+namespace {
+// The environment for the child: ours, with `extra` ("NAME=value") added or replacing.
+std::vector<std::string> child_environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    bool replaced = false;
+    for (const auto& x : extra) replaced = replaced || x.rfind(name, 0) == 0;
+    if (!replaced) env.push_back(entry);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+}  // namespace
+
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
-                          double timeout_seconds) {
+                          double timeout_seconds, const ProcessFence& fence) {
   ProcessResult result;
   if (argv.empty()) return result;
   const auto program = find_program(argv[0]);
@@ -48,15 +65,27 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const std::vector<std::string> env_strings = child_environment(fence.env);
+  std::vector<char*> envp;
+  for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
 
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {  // child: only async-signal-safe calls from here on
     die_with_parent(parent);  // a killed dontpanic takes its gnuplot or python along
+    setpgid(0, 0);            // its own process group: a timeout kills whatever it started too
     dup2(in_pipe[0], STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(out_pipe[1], STDERR_FILENO);
-    execv(program->c_str(), args.data());
+    if (!fence.cwd.empty() && chdir(fence.cwd.c_str()) != 0) _exit(126);
+    if (fence.memory_bytes > 0) {
+      const rlimit memory{fence.memory_bytes, fence.memory_bytes};
+      setrlimit(RLIMIT_AS, &memory);
+    }
+    const rlimit no_core{0, 0};  // a crash is reported, not dumped
+    setrlimit(RLIMIT_CORE, &no_core);
+    execve(program->c_str(), args.data(), envp.data());
     _exit(127);
   }
   close(in_pipe[0]);
@@ -83,6 +112,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       result.timed_out = true;
+      kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
       break;
     }
@@ -93,6 +123,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
       const ssize_t got = read(out_pipe[0], buffer, sizeof buffer);
       if (got <= 0) output_open = false;
       else result.output.append(buffer, static_cast<std::size_t>(got));
+      if (result.output.size() > 2 * fence.max_output)  // keep the tail: that is where a crash is
+        result.output.erase(0, result.output.size() - fence.max_output);
     }
     if (in_pipe[1] >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
       const ssize_t put = write(in_pipe[1], input.data() + written, input.size() - written);

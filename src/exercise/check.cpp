@@ -1,0 +1,214 @@
+#include "exercise/check.hpp"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/machine.hpp"
+#include "core/process.hpp"
+#include "core/source_tree.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dp::ex {
+
+namespace {
+
+constexpr std::uint64_t kMiB = 1ull << 20;
+
+// dontpanic-exercise-runner sits beside dontpanic (or one folder up, beside the tests' binary).
+fs::path runner_path() {
+  if (const char* p = std::getenv("DONTPANIC_EXERCISE_RUNNER"); p && *p) return p;
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  for (const fs::path& dir : {self.parent_path(), self.parent_path().parent_path()})
+    if (fs::exists(dir / "dontpanic-exercise-runner")) return dir / "dontpanic-exercise-runner";
+  throw Error(fmt::format("dontpanic-exercise-runner is not beside {}; build it (cmake --build --preset "
+                          "release) or set DONTPANIC_EXERCISE_RUNNER to its path", self.string()));
+}
+
+// True when this build of dontpanic (and so the runner) is itself built with AddressSanitizer:
+// then the runner cannot take an address-space limit (ASan reserves terabytes of it).
+constexpr bool runner_has_asan() {
+  return std::string_view(DP_BUILD_TYPE).find("address") != std::string_view::npos;
+}
+
+// Splits the runner's output into its "@@ step" lines (the last one is where it was) and the rest.
+std::pair<std::string, std::string> split_output(const std::string& output) {
+  std::istringstream in(output);
+  std::string line, last_step, rest;
+  while (std::getline(in, line)) {
+    if (line.rfind("@@ ", 0) == 0) last_step = line.substr(3);
+    else rest += line + '\n';
+  }
+  return {last_step, rest};
+}
+
+// "check n = 4097 seed 12" -> "at n = 4097 (seed 12)"; "time n = 2048" -> "while timing at n = 2048".
+std::string where(const std::string& step) {
+  if (step.rfind("check ", 0) == 0) {
+    const auto seed = step.find(" seed ");
+    return fmt::format("at {} (seed {})", step.substr(6, seed - 6), step.substr(seed + 6));
+  }
+  if (step.rfind("time ", 0) == 0) return "while timing at " + step.substr(5);
+  if (step == "done") return "after it finished";
+  return "while loading it";
+}
+
+std::string signal_words(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  std::string name = abbrev != nullptr ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);
+  switch (sig) {
+    case SIGSEGV: return name + " (a read or write of memory it does not own)";
+    case SIGBUS: return name + " (a misaligned or unmapped memory access)";
+    case SIGFPE: return name + " (an arithmetic fault, such as an integer division by zero)";
+    case SIGABRT: return name + " (abort: a failed assert, or the C++ runtime gave up)";
+    case SIGILL: return name + " (an instruction this CPU does not have)";
+    default: return name;
+  }
+}
+
+std::string last_lines(const std::string& text, int lines) {
+  std::size_t pos = text.size();
+  if (pos > 0 && text[pos - 1] == '\n') --pos;
+  for (int i = 0; i < lines && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
+  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+fs::path exercise_dir(const ExerciseInfo& info) {
+  return source_dir() / "exercises" / fmt::format("m{}", info.module) / info.id;
+}
+
+int score(const ExerciseInfo& info, bool correct, double speedup) {
+  if (!correct) return 0;
+  const double toward_target = speedup <= 1 || info.target_speedup <= 1
+                                   ? 0.0
+                                   : std::min(1.0, std::log(speedup) / std::log(info.target_speedup));
+  return static_cast<int>(std::lround(info.points * (0.2 + 0.8 * toward_target)));
+}
+
+CheckResult check_exercise(const ExerciseDef& def, const fs::path& reader_file, const CheckOptions& options) {
+  const ExerciseInfo& info = def.info;
+  const fs::path dir = exercise_dir(info);
+  CheckResult result;
+  result.seed = options.seed ? *options.seed : std::random_device{}() % 1'000'000 + 1;
+
+  // 1. Build the reader's file, then the baseline (cached after its first build).
+  result.build = build_shared_object({reader_file, dir, info.compile_flags, options.sanitize});
+  if (!result.build.ok) {
+    result.outcome = Outcome::compile_error;
+    result.message = fmt::format("{} does not compile; the compiler said:", reader_file.filename().string());
+    return result;
+  }
+  BuildOutcome baseline;
+  if (!options.sanitize) {
+    baseline = build_shared_object({dir / "baseline.cpp", dir, info.compile_flags, false});
+    if (!baseline.ok)
+      throw Error(fmt::format("the exercise's own baseline ({}) does not compile here: {}\n{}",
+                              (dir / "baseline.cpp").string(), baseline.command, baseline.compiler_output));
+  }
+
+  // 2. Run the runner, fenced.
+  const fs::path report_path = build_cache_dir() / fmt::format(".report-{}-{}.json", getpid(), result.seed);
+  std::vector<std::string> argv = {runner_path().string(), info.id, "--yours", result.build.shared_object.string(),
+                                   "--report", report_path.string(), "--seed", std::to_string(result.seed)};
+  if (options.sanitize) argv.push_back("--correctness-only");
+  else argv.insert(argv.end(), {"--baseline", baseline.shared_object.string()});
+  if (options.quick) argv.push_back("--quick");
+
+  result.memory_limit_bytes = options.memory_limit_bytes > 0
+                                  ? options.memory_limit_bytes
+                                  : std::min<std::uint64_t>(4096 * kMiB, available_memory_bytes() / 4 * 3);
+  ProcessFence fence{.max_output = 1 << 20};
+  if (options.sanitize || runner_has_asan()) {
+    // AddressSanitizer needs a huge address space, so the limit is on what it allocates instead.
+    const std::uint64_t mib = result.memory_limit_bytes / kMiB;
+    fence.env.push_back(fmt::format("ASAN_OPTIONS=hard_rss_limit_mb={}:max_allocation_size_mb={}:detect_leaks=0", mib, mib));
+    fence.env.push_back("UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1");
+    if (options.sanitize && !runner_has_asan()) {
+      const std::string runtime = asan_runtime();
+      if (runtime.empty()) throw Unavailable("--sanitize needs the compiler's AddressSanitizer runtime (libasan), and it is not installed");
+      fence.env.push_back("LD_PRELOAD=" + runtime);
+    }
+  } else {
+    fence.memory_bytes = result.memory_limit_bytes;
+  }
+  std::error_code ec;
+  fs::remove(report_path, ec);
+  const ProcessResult run = run_process(argv, {}, options.time_limit_seconds, fence);
+  auto [step, printed] = split_output(run.output);
+  result.output = printed;
+
+  // 3. What happened.
+  if (run.timed_out) {
+    result.outcome = Outcome::timed_out;
+    result.message = fmt::format("your code ran past the time limit ({:g} s) and was stopped, {}: look for a loop "
+                                 "that never ends (or raise the limit with --time-limit)",
+                                 options.time_limit_seconds, where(step));
+  } else if (run.exit_code > 128) {
+    result.outcome = Outcome::crashed;
+    result.message = fmt::format("your code was killed by {} {}; run `dontpanic exercise check {} --sanitize` "
+                                 "to see the line", signal_words(run.exit_code - 128), where(step), info.id);
+  } else if (run.output.find("ERROR: AddressSanitizer") != std::string::npos ||
+             run.output.find("runtime error:") != std::string::npos ||
+             run.output.find("ERROR: LeakSanitizer") != std::string::npos) {
+    result.outcome = Outcome::crashed;
+    const bool memory = run.output.find("allocation-size-too-big") != std::string::npos ||
+                        run.output.find("rss-limit-exceeded") != std::string::npos ||
+                        run.output.find("out of memory") != std::string::npos;
+    result.message = memory ? fmt::format("your code asked for more memory than the limit ({}) {}",
+                                          format_bytes(result.memory_limit_bytes), where(step))
+                            : fmt::format("a sanitizer stopped your code {}; its report (below) names the line",
+                                          where(step));
+  } else if (run.exit_code != 0 || !fs::exists(report_path)) {
+    result.outcome = Outcome::failed_to_run;
+    const std::string said = last_lines(printed, 3);
+    result.message = said.find("dontpanic-exercise-runner: ") != std::string::npos
+                         ? said.substr(said.find("dontpanic-exercise-runner: ") + 27)
+                         : fmt::format("the runner stopped with exit code {} {}", run.exit_code, where(step));
+    while (!result.message.empty() && result.message.back() == '\n') result.message.pop_back();
+  } else {
+    result.report = nlohmann::json::parse(read_text(report_path)).get<Report>();
+    fs::remove(report_path, ec);
+    const Report& r = *result.report;
+    result.outcome = r.correct ? Outcome::correct : Outcome::wrong;
+    if (r.failure) {
+      const bool threw = r.failure->detail.rfind("your code threw", 0) == 0;
+      result.message = threw && r.failure->detail.find("bad_alloc") != std::string::npos
+                           ? fmt::format("your code ran out of memory (the limit is {}) at {} = {} (seed {}): {}",
+                                         format_bytes(result.memory_limit_bytes), info.size_name, r.failure->n,
+                                         r.failure->seed, r.failure->detail)
+                           : fmt::format("wrong at {} = {} (seed {}): {}", info.size_name, r.failure->n,
+                                         r.failure->seed, r.failure->detail);
+    }
+    result.speedup = r.speedup;
+  }
+  fs::remove(report_path, ec);
+
+  // 4. The score.
+  result.points = score(info, result.outcome == Outcome::correct, result.speedup);
+  result.passed = result.outcome == Outcome::correct && !options.sanitize && result.speedup >= info.target_speedup;
+  return result;
+}
+
+}  // namespace dp::ex

@@ -1,0 +1,57 @@
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
+#include <dlfcn.h>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "exercise/exercise.hpp"
+
+namespace dp::ex {
+
+namespace {
+std::vector<ExerciseDef>& mutable_exercises() {
+  static std::vector<ExerciseDef> all;  // the one global: the registry, as for labs
+  return all;
+}
+}  // namespace
+
+ExerciseRegistration::ExerciseRegistration(ExerciseDef def) {
+  auto& all = mutable_exercises();
+  all.push_back(std::move(def));
+  std::sort(all.begin(), all.end(), [](const ExerciseDef& a, const ExerciseDef& b) {
+    return std::tie(a.info.module, a.info.level, a.info.id) < std::tie(b.info.module, b.info.level, b.info.id);
+  });
+}
+
+const std::vector<ExerciseDef>& exercises() { return mutable_exercises(); }
+
+const ExerciseDef* find_exercise(const std::string& id) {
+  for (const auto& e : exercises())
+    if (e.info.id == id) return &e;
+  return nullptr;
+}
+
+Code::Code(const std::string& shared_object, std::string label) : label_(std::move(label)) {
+  // RTLD_LOCAL: the baseline and the reader's file define the same names; each stays in its own scope.
+  handle_ = dlopen(shared_object.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle_ == nullptr) throw Error(fmt::format("cannot load {} ({}): {}", label_, shared_object, dlerror()));
+}
+
+Code::~Code() {
+  if (handle_ != nullptr) dlclose(handle_);
+}
+
+void* Code::symbol(const char* name) const {
+  dlerror();
+  void* p = dlsym(handle_, name);
+  if (p == nullptr)
+    throw Error(fmt::format("{} file does not define {}(): keep the function's name and its "
+                            "extern \"C\" declaration from the exercise's header as they are",
+                            label_ == "yours" ? "your" : "the " + label_, name));
+  return p;
+}
+
+}  // namespace dp::ex
