@@ -178,7 +178,7 @@ CheckResult check_exercise(const ExerciseDef& def, const fs::path& reader_file, 
                         run.output.find("out of memory") != std::string::npos;
     result.message = memory ? fmt::format("your code asked for more memory than the limit ({}) {}",
                                           format_bytes(result.memory_limit_bytes), where(step))
-                            : fmt::format("a sanitizer stopped your code {}; its report (below) names the line",
+                            : fmt::format("a sanitizer stopped your code {}; its report (above) names the line",
                                           where(step));
   } else if (run.exit_code != 0 || !fs::exists(report_path)) {
     result.outcome = Outcome::failed_to_run;
@@ -195,9 +195,10 @@ CheckResult check_exercise(const ExerciseDef& def, const fs::path& reader_file, 
     if (r.failure) {
       const bool threw = r.failure->detail.rfind("your code threw", 0) == 0;
       result.message = threw && r.failure->detail.find("bad_alloc") != std::string::npos
-                           ? fmt::format("your code ran out of memory (the limit is {}) at {} = {} (seed {}): {}",
-                                         format_bytes(result.memory_limit_bytes), info.size_name, r.failure->n,
-                                         r.failure->seed, r.failure->detail)
+                           ? fmt::format("your code ran out of memory at {} = {} (seed {}): it threw std::bad_alloc "
+                                         "under the limit of {} (--memory-limit changes it)",
+                                         info.size_name, r.failure->n, r.failure->seed,
+                                         format_bytes(result.memory_limit_bytes))
                            : fmt::format("wrong at {} = {} (seed {}): {}", info.size_name, r.failure->n,
                                          r.failure->seed, r.failure->detail);
     }

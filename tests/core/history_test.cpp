@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <sqlite3.h>
+
 #include "core/error.hpp"
 #include "core/history.hpp"
 #include "core/runner.hpp"
@@ -47,6 +49,60 @@ TEST(History, SurvivesReopeningAndKeepsTheSchemaVersion) {
   { History(dir / "h.sqlite").record(result_for("a", 1), true); }
   History again(dir / "h.sqlite");
   EXPECT_EQ(again.runs("a").size(), 1u);
+}
+
+// A database written by the dontpanic of schema 1 (only the runs table), made here statement by
+// statement as that version made it.
+void make_schema_1_database(const std::string& path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* sql =
+      "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, lab TEXT NOT NULL, started_at TEXT NOT NULL,"
+      " cpu TEXT, hostname TEXT, build TEXT, quick INTEGER NOT NULL, passed INTEGER NOT NULL,"
+      " headlines TEXT NOT NULL, result TEXT NOT NULL);"
+      "CREATE INDEX runs_by_lab ON runs(lab, id);"
+      "INSERT INTO runs (lab, started_at, cpu, hostname, build, quick, passed, headlines, result)"
+      " VALUES ('old-lab', '2026-01-01T00:00:00Z', 'old cpu', 'h', 'Release', 1, 1, '[]', '{}');"
+      "PRAGMA user_version = 1;";
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST(History, SchemaOneIsMigratedAndKeepsItsRuns) {
+  test::ScratchDir dir;
+  make_schema_1_database(dir / "h.sqlite");
+  {  // read-only: reads the old runs, changes nothing, and knows no exercise progress
+    History old(dir / "h.sqlite", History::Access::read_only);
+    EXPECT_EQ(old.runs("old-lab").size(), 1u);
+    EXPECT_FALSE(old.exercise_progress("transpose").has_value());
+  }
+  History h(dir / "h.sqlite");  // read-write: migrates to schema 2
+  const auto rows = h.runs("old-lab");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].cpu, "old cpu");
+  EXPECT_FALSE(h.exercise_progress("transpose").has_value());
+  h.record_exercise_check({.exercise = "transpose", .checked_at = "2026-12-01T00:00:00Z", .source_hash = "a",
+                           .mode = "timed", .correct = true, .passed = false, .speedup = 1.5, .points = 4});
+  h.record_exercise_check({.exercise = "transpose", .checked_at = "2026-12-02T00:00:00Z", .source_hash = "b",
+                           .mode = "timed", .correct = false, .passed = false, .speedup = 9, .points = 0});
+  h.record(result_for("new-lab", 1), true);
+  const auto p = h.exercise_progress("transpose");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->checks, 2);
+  EXPECT_TRUE(p->correct);
+  EXPECT_FALSE(p->passed);
+  EXPECT_DOUBLE_EQ(p->best_speedup, 1.5);  // a wrong file's speed counts for nothing
+  EXPECT_EQ(p->best_points, 4);
+  EXPECT_EQ(p->last_checked_at, "2026-12-02T00:00:00Z");
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "h.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), History::kSchemaVersion);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
 }
 
 TEST(History, TwoProcessesWritingAtOnceLoseNoRow) {
