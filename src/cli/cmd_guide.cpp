@@ -26,6 +26,7 @@
 #include "core/interrupt.hpp"
 #include "core/lab.hpp"
 #include "core/runner.hpp"
+#include "exercise/check.hpp"  // exercise_dir
 #include "guide/site.hpp"
 
 namespace dp::cli {
@@ -79,6 +80,9 @@ guide::GuideOptions make_options(const GuideCliOptions& o) {
   if (o.repetitions) options.figures.repetitions = parse_repetitions(*o.repetitions);
   check_guide_params(o.params);
   options.figures.assignments = o.params;
+  for (const auto& e : ex::exercises())
+    options.exercises.push_back({.id = e.info.id, .module = e.info.module, .level = e.info.level,
+                                 .tracks = e.info.tracks, .readme = (ex::exercise_dir(e.info) / "README.md").string()});
   return options;
 }
 

@@ -191,6 +191,10 @@ std::vector<LabEntry> registered_labs() {
   return labs;
 }
 
+std::string exercise_page(const ExerciseEntry& e) {
+  return fmt::format("m{}/exercises/{}.md", e.module, e.id);
+}
+
 const LabEntry* SiteIndex::find_lab(const std::string& id) const {
   for (const auto& lab : labs)
     if (lab.id == id) return &lab;
@@ -207,6 +211,22 @@ std::string section_table(const Module& module, const SiteIndex& site) {
   std::vector<Row> rows;
   std::set<std::string> listed;
   for (const auto& s : module.sections) {
+    if (s.title == "Exercises" && s.labs.empty() && s.pages.empty()) {
+      // The module's exercises are the pages under mN/exercises/ (from exercises/mN/, see
+      // add_exercise_pages): listed by level, then title.
+      Section with_pages = s;
+      std::vector<const Page*> found;
+      for (const auto& [path, page] : site.pages)
+        if (path.rfind(module.dir + "/exercises/", 0) == 0) found.push_back(&page);
+      std::sort(found.begin(), found.end(), [](const Page* a, const Page* b) {
+        return std::tie(a->meta.level, a->title) < std::tie(b->meta.level, b->title);
+      });
+      for (const Page* p : found) with_pages.pages.push_back(p->path);
+      if (with_pages.pages.empty()) with_pages.note = "none yet";
+      else with_pages.tool = "dontpanic exercise list";
+      rows.push_back(section_row(with_pages, index_page, site));
+      continue;
+    }
     rows.push_back(section_row(s, index_page, site));
     listed.insert(s.labs.begin(), s.labs.end());
   }

@@ -61,6 +61,17 @@ struct LabEntry {
 
 std::vector<LabEntry> registered_labs();  // from dp::registry()
 
+// An exercise (exercises/mN/<id>/): its README becomes the page mN/exercises/<id>.md, listed in
+// the row of its module's "Exercises" section.
+struct ExerciseEntry {
+  std::string id;
+  int module = 0;
+  int level = 1;
+  std::vector<std::string> tracks;
+  std::string readme;  // path of its README.md
+};
+std::string exercise_page(const ExerciseEntry& e);  // "m1/exercises/transpose.md"
+
 struct SiteIndex {
   std::map<std::string, Page> pages;  // every page under guide/docs, by path
   Selection selection;

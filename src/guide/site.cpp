@@ -221,6 +221,19 @@ Site load_site(const std::string& guide_dir, const Selection& selection, std::ve
   return site;
 }
 
+void add_exercise_pages(Site& site, const std::vector<ExerciseEntry>& exercises) {
+  for (const auto& e : exercises) {
+    const std::string path = exercise_page(e);
+    const std::string front = fmt::format("---\nlevel: {}\ntracks: [{}]\nlabs: []\n---\n", e.level, fmt::join(e.tracks, ", "));
+    const std::string readme = read_file(e.readme);
+    try {
+      site.index.pages.insert_or_assign(path, parse_page(path, front + readme));
+    } catch (const Error& err) {
+      throw Error(fmt::format("{} (the README of exercise {}): {}", e.readme, e.id, err.what()));
+    }
+  }
+}
+
 StagedSite stage_site(const Site& site, const GuideOptions& options, std::ostream& log) {
   const SiteIndex& index = site.index;
   const Selection& sel = index.selection;
@@ -403,7 +416,8 @@ StagedSite build_site(const GuideOptions& options, std::ostream& log) {
   const std::string guide_dir = options.guide_dir.empty() ? default_guide_dir() : options.guide_dir;
   check_out_dir(options.out_dir, guide_dir);
   const std::string mkdocs = mkdocs_program();
-  const Site site = load_site(guide_dir, options.selection, registered_labs());
+  Site site = load_site(guide_dir, options.selection, registered_labs());
+  add_exercise_pages(site, options.exercises);
   StagedSite staged = stage_site(site, options, log);
   const ProcessResult r =
       run_process({mkdocs, "build", "--strict", "--clean", "-f", staged.config_path}, "", 600);
@@ -424,7 +438,8 @@ std::vector<std::string> serve_command(const GuideOptions& options, int port, st
     throw Error(fmt::format("--port {} is not valid; use a port from 1 to 65535, such as 8000", port));
   const std::string guide_dir = options.guide_dir.empty() ? default_guide_dir() : options.guide_dir;
   const std::string mkdocs = mkdocs_program();
-  const Site site = load_site(guide_dir, options.selection, registered_labs());
+  Site site = load_site(guide_dir, options.selection, registered_labs());
+  add_exercise_pages(site, options.exercises);
   const StagedSite staged = stage_site(site, options, log);
   return {mkdocs, "serve", "--strict", "-f", staged.config_path, "-a", fmt::format("127.0.0.1:{}", port)};
 }

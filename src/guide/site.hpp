@@ -35,6 +35,7 @@ struct GuideOptions {
   std::string staging_dir;    // empty: <out_dir>.staging beside the site
   Selection selection;
   FigureSources figures;
+  std::vector<ExerciseEntry> exercises;  // their READMEs become pages (add_exercise_pages)
 };
 
 struct Site {
@@ -56,6 +57,10 @@ std::string default_guide_dir();
 // Throws dp::Error for a missing guide folder, a malformed page or sections.json.
 Site load_site(const std::string& guide_dir, const Selection& selection,
                std::vector<LabEntry> labs);
+
+// Adds each exercise's README as the page mN/exercises/<id>.md, with the exercise's level and
+// tracks as its front matter. Throws dp::Error naming the README when it has no '# ' title.
+void add_exercise_pages(Site& site, const std::vector<ExerciseEntry>& exercises);
 
 StagedSite stage_site(const Site& site, const GuideOptions& options, std::ostream& log);
 
