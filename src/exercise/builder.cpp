@@ -11,6 +11,9 @@
 
 #include "core/error.hpp"
 #include "core/process.hpp"
+#ifdef DP_HAVE_GPU
+#include "gpu/shader_compiler.hpp"
+#endif
 
 namespace fs = std::filesystem;
 
@@ -112,6 +115,26 @@ BuildOutcome build_shared_object(const BuildRequest& r) {
   if (ec) throw Error(fmt::format("cannot store the build in {}: {}", cache.string(), ec.message()));
   out.ok = true;
   return out;
+}
+
+BuildOutcome check_shader(const fs::path& shader) {
+#ifdef DP_HAVE_GPU
+  BuildOutcome out;
+  out.shared_object = shader;
+  out.command = "shaderc (GLSL -> SPIR-V, as the runner compiles it)";
+  try {
+    gpu::ShaderCompiler compiler;
+    compiler.compile({.name = shader.filename().string(), .glsl = read_file(shader)});
+    out.ok = true;
+  } catch (const Error& e) {
+    out.compiler_output = e.what();
+  }
+  return out;
+#else
+  throw Unavailable(fmt::format("{} is a GPU exercise, and this build of dontpanic has no Vulkan and shaderc "
+                                "(install libvulkan-dev, libshaderc-dev, glslang-dev and spirv-tools, then rebuild)",
+                                shader.filename().string()));
+#endif
 }
 
 std::string asan_runtime() {

@@ -35,6 +35,11 @@ std::filesystem::path build_cache_dir();
 // Throws dp::Error when the compiler cannot be started or the cache cannot be written.
 BuildOutcome build_shared_object(const BuildRequest& request);
 
+// A GLSL exercise: compiles `shader` with shaderc (as the runner will) to report errors with their
+// line numbers before anything runs. ok -> shared_object is the shader file itself. Throws
+// dp::Unavailable when this build has no shader compiler (no Vulkan/shaderc).
+BuildOutcome check_shader(const std::filesystem::path& shader);
+
 // The compiler's runtime library for AddressSanitizer (to preload into the runner), "" if none.
 std::string asan_runtime();
 

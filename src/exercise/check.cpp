@@ -99,6 +99,14 @@ fs::path exercise_dir(const ExerciseInfo& info) {
   return source_dir() / "exercises" / fmt::format("m{}", info.module) / info.id;
 }
 
+fs::path baseline_path(const ExerciseInfo& info) {
+  return exercise_dir(info) / ("baseline" + fs::path(info.file).extension().string());
+}
+
+fs::path solution_path(const ExerciseInfo& info) {
+  return exercise_dir(info) / ("solution" + fs::path(info.file).extension().string());
+}
+
 int score(const ExerciseInfo& info, bool correct, double speedup) {
   if (!correct) return 0;
   const double toward_target = speedup <= 1 || info.target_speedup <= 1
@@ -113,22 +121,32 @@ CheckResult check_exercise(const ExerciseDef& def, const fs::path& reader_file, 
   CheckResult result;
   result.seed = options.seed ? *options.seed : std::random_device{}() % 1'000'000 + 1;
 
-  // 1. Build the reader's file, then the baseline (cached after its first build).
-  result.build = build_shared_object({reader_file, dir, info.compile_flags, options.sanitize});
+  // 1. Build the reader's file, then the baseline (cached after its first build). A shader is
+  // compiled here only to report its errors; the runner compiles it again on its device.
+  const bool shader = info.language == Language::glsl;
+  result.build = shader ? check_shader(reader_file)
+                        : build_shared_object({reader_file, dir, info.compile_flags, options.sanitize});
   if (!result.build.ok) {
     result.outcome = Outcome::compile_error;
     result.message = fmt::format("{} does not compile; the compiler said:", reader_file.filename().string());
     return result;
   }
   BuildOutcome baseline;
-  if (!options.sanitize) {
-    baseline = build_shared_object({dir / "baseline.cpp", dir, info.compile_flags, false});
+  if (shader) {
+    baseline.shared_object = baseline_path(info);
+  } else if (!options.sanitize) {
+    baseline = build_shared_object({baseline_path(info), dir, info.compile_flags, false});
     if (!baseline.ok)
       throw Error(fmt::format("the exercise's own baseline ({}) does not compile here: {}\n{}",
-                              (dir / "baseline.cpp").string(), baseline.command, baseline.compiler_output));
+                              baseline_path(info).string(), baseline.command, baseline.compiler_output));
   }
 
-  // 2. Run the runner, fenced.
+  // 2. Run the runner, fenced. Its report goes beside the builds (a shader check builds nothing,
+  // so the folder may not exist yet).
+  std::error_code ec;
+  fs::create_directories(build_cache_dir(), ec);
+  if (ec) throw Error(fmt::format("cannot create {}: {}; set DONTPANIC_EXERCISE_CACHE to a writable folder",
+                                  build_cache_dir().string(), ec.message()));
   const fs::path report_path = build_cache_dir() / fmt::format(".report-{}-{}.json", getpid(), result.seed);
   std::vector<std::string> argv = {runner_path().string(), info.id, "--yours", result.build.shared_object.string(),
                                    "--report", report_path.string(), "--seed", std::to_string(result.seed)};
@@ -140,7 +158,11 @@ CheckResult check_exercise(const ExerciseDef& def, const fs::path& reader_file, 
                                   ? options.memory_limit_bytes
                                   : std::min<std::uint64_t>(4096 * kMiB, available_memory_bytes() / 4 * 3);
   ProcessFence fence{.max_output = 1 << 20};
-  if (options.sanitize || runner_has_asan()) {
+  if (shader) {
+    // GPU drivers reserve large address ranges, so no address-space limit; the reader's shader
+    // allocates nothing on the host. --sanitize turns the Vulkan validation layers on instead.
+    if (options.sanitize) fence.env.push_back("DONTPANIC_GPU_VALIDATION=1");
+  } else if (options.sanitize || runner_has_asan()) {
     // AddressSanitizer needs a huge address space, so the limit is on what it allocates instead.
     const std::uint64_t mib = result.memory_limit_bytes / kMiB;
     fence.env.push_back(fmt::format("ASAN_OPTIONS=hard_rss_limit_mb={}:max_allocation_size_mb={}:detect_leaks=0", mib, mib));
@@ -153,7 +175,6 @@ CheckResult check_exercise(const ExerciseDef& def, const fs::path& reader_file, 
   } else {
     fence.memory_bytes = result.memory_limit_bytes;
   }
-  std::error_code ec;
   fs::remove(report_path, ec);
   const ProcessResult run = run_process(argv, {}, options.time_limit_seconds, fence);
   auto [step, printed] = split_output(run.output);

@@ -57,7 +57,10 @@ int score(const ExerciseInfo& info, bool correct, double speedup);
 CheckResult check_exercise(const ExerciseDef& def, const std::filesystem::path& reader_file,
                            const CheckOptions& options);
 
-// exercises/m<module>/<id>/ in the source checkout.
+// exercises/m<module>/<id>/ in the source checkout, and the baseline and solution in it
+// (baseline.cpp and solution.cpp; baseline.comp and solution.comp for a shader).
 std::filesystem::path exercise_dir(const ExerciseInfo& info);
+std::filesystem::path baseline_path(const ExerciseInfo& info);
+std::filesystem::path solution_path(const ExerciseInfo& info);
 
 }  // namespace dp::ex

@@ -169,9 +169,9 @@ void print_start(const ExerciseDef& def, std::ostream& out) {
   else
     out << fmt::format("Started {}: {}\n  your file:  {}  (a copy of the baseline: make it faster)\n",
                        info.id, info.title, file.string());
-  out << fmt::format("  the task:   {}\n  the header: {}\n\n"
-                     "Then: dontpanic exercise check {}    (or: dontpanic exercise watch {}, which re-checks on save)\n",
-                     (exercise_dir(info) / "README.md").string(), (exercise_dir(info) / info.header).string(),
+  out << fmt::format("  the task:   {}\n", (exercise_dir(info) / "README.md").string());
+  if (!info.header.empty()) out << fmt::format("  the header: {}\n", (exercise_dir(info) / info.header).string());
+  out << fmt::format("\nThen: dontpanic exercise check {}    (or: dontpanic exercise watch {}, which re-checks on save)\n",
                      info.id, info.id);
 }
 
@@ -202,7 +202,7 @@ void print_solution(const ExerciseDef& def, bool force, std::ostream& out) {
                             "to see it anyway: dontpanic exercise solution {} --force",
                             def.info.target_speedup, problem.empty() ? "" : " (progress unreadable: " + problem + ")",
                             def.info.id));
-  const fs::path path = exercise_dir(def.info) / "solution.cpp";
+  const fs::path path = solution_path(def.info);
   out << fmt::format("// {}\n", path.string()) << read_text_file(path);
 }
 

@@ -22,17 +22,26 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/measure.hpp"  // Stats
+
 namespace dp::ex {
 
+// What the reader writes: a C++ file (built into a shared object) or a GLSL compute shader (built
+// into SPIR-V by shaderc and run through src/gpu on the chosen Vulkan device).
+enum class Language { cpp, glsl };
+
 // ---- Code -------------------------------------------------------------------------------------
-// The reader's file (or the baseline), compiled to a shared object and loaded with dlopen.
+// The reader's file (or the baseline): for C++, compiled to a shared object and loaded with
+// dlopen; for GLSL, the shader's text, which a Case turns into a pipeline.
 class Code {
  public:
-  // Loads `shared_object`; throws dp::Error with the loader's message if it cannot.
-  Code(const std::string& shared_object, std::string label);
+  // C++: loads the shared object at `path`; GLSL: reads the shader at `path`. Throws dp::Error
+  // with the loader's message if it cannot.
+  Code(const std::string& path, std::string label, Language language = Language::cpp);
   ~Code();
   Code(const Code&) = delete;
   Code& operator=(const Code&) = delete;
@@ -44,11 +53,13 @@ class Code {
     return reinterpret_cast<Fn*>(symbol(name));
   }
   const std::string& label() const { return label_; }  // "yours", "baseline"
+  const std::string& glsl() const { return glsl_; }    // the shader's text (GLSL exercises)
+  const std::string& file_name() const { return file_name_; }  // "conv1d.comp", for messages
 
  private:
   void* symbol(const char* name) const;
   void* handle_ = nullptr;
-  std::string label_;
+  std::string label_, glsl_, file_name_;
 };
 
 // ---- Verdict ----------------------------------------------------------------------------------
@@ -66,6 +77,13 @@ class Case {
   virtual std::function<void()> bind(const Code& code) = 0;
   // Compares the output of the last call with the reference answer.
   virtual Verdict check() const = 0;
+  // Timing other than "time the call bind() returns": GPU cases time their dispatch on the GPU's
+  // clock. nullopt (the default): the harness times bind()'s call with Google Benchmark.
+  virtual std::optional<Stats> time(const Code& code, bool quick) {
+    (void)code;
+    (void)quick;
+    return std::nullopt;
+  }
 };
 
 // ---- ExerciseInfo -----------------------------------------------------------------------------
@@ -75,8 +93,9 @@ struct ExerciseInfo {
   int module = 1;                   // exercises/m<module>/<id>/
   int level = 1;
   std::vector<std::string> tracks;  // may be empty
-  std::string file;                 // the reader's file: "transpose.cpp"
-  std::string header;               // the declarations the file implements: "transpose.hpp"
+  Language language = Language::cpp;
+  std::string file;                 // the reader's file: "transpose.cpp" (GLSL: "conv1d.comp")
+  std::string header;               // C++: the declarations the file implements: "transpose.hpp"
   std::string function;             // what the reader writes, as the README names it
   std::string builds_on;            // the lab (or labs) it practises: "transposition"
   std::string size_name = "n";      // what a size counts, for messages: "n", "particles"

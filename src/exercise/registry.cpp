@@ -1,4 +1,7 @@
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -34,10 +37,19 @@ const ExerciseDef* find_exercise(const std::string& id) {
   return nullptr;
 }
 
-Code::Code(const std::string& shared_object, std::string label) : label_(std::move(label)) {
+Code::Code(const std::string& path, std::string label, Language language)
+    : label_(std::move(label)), file_name_(std::filesystem::path(path).filename().string()) {
+  if (language == Language::glsl) {
+    std::ifstream in(path);
+    if (!in) throw Error(fmt::format("cannot read {} ({})", label_, path));
+    std::ostringstream text;
+    text << in.rdbuf();
+    glsl_ = text.str();
+    return;
+  }
   // RTLD_LOCAL: the baseline and the reader's file define the same names; each stays in its own scope.
-  handle_ = dlopen(shared_object.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle_ == nullptr) throw Error(fmt::format("cannot load {} ({}): {}", label_, shared_object, dlerror()));
+  handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle_ == nullptr) throw Error(fmt::format("cannot load {} ({}): {}", label_, path, dlerror()));
 }
 
 Code::~Code() {
@@ -45,6 +57,7 @@ Code::~Code() {
 }
 
 void* Code::symbol(const char* name) const {
+  if (handle_ == nullptr) throw Error(fmt::format("{} is a shader, not C++: it has no function {}()", file_name_, name));
   dlerror();
   void* p = dlsym(handle_, name);
   if (p == nullptr)

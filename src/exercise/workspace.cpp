@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
-#include "exercise/check.hpp"  // exercise_dir
+#include "exercise/check.hpp"  // baseline_path
 
 namespace fs = std::filesystem;
 
@@ -19,7 +19,7 @@ void copy_baseline(const ExerciseInfo& info, const fs::path& to) {
   fs::create_directories(to.parent_path(), ec);
   if (ec) throw Error(fmt::format("cannot create {}: {}; set DONTPANIC_WORKSPACE to a folder you can write",
                                   to.parent_path().string(), ec.message()));
-  fs::copy_file(exercise_dir(info) / "baseline.cpp", to, fs::copy_options::overwrite_existing, ec);
+  fs::copy_file(baseline_path(info), to, fs::copy_options::overwrite_existing, ec);
   if (ec) throw Error(fmt::format("cannot copy the baseline to {}: {}", to.string(), ec.message()));
   // The baseline in the source tree may be read-only; the reader's copy is theirs to edit.
   fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add, ec);

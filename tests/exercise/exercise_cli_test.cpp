@@ -56,12 +56,23 @@ class ExerciseEnv {
 // The baseline with `statements` run at the start of its first extern "C" function: a way to make
 // every exercise crash, hang or allocate without knowing its signature.
 std::string sabotaged_baseline(const ex::ExerciseInfo& info, const std::string& statements) {
-  std::string text = read(ex::exercise_dir(info) / "baseline.cpp");
-  const auto fn = text.find("extern \"C\"", text.find("#include"));
+  std::string text = read(ex::baseline_path(info));
+  const bool shader = info.language == ex::Language::glsl;
+  const auto fn = shader ? text.find("void main()") : text.find("extern \"C\"", text.find("#include"));
   const auto body = text.find('{', fn);
-  EXPECT_NE(body, std::string::npos) << "no extern \"C\" function with a body in baseline.cpp";
+  EXPECT_NE(body, std::string::npos) << "no extern \"C\" function (or main()) with a body in the baseline";
   text.insert(body + 1, "\n" + statements + "\n");
-  return "#include <vector>\n" + text;
+  return shader ? text : "#include <vector>\n" + text;
+}
+
+// A loop that never ends, in the exercise's language.
+std::string endless_loop(const ex::ExerciseInfo& info) {
+  return info.language == ex::Language::glsl ? "{ uint spin = 0u; while (spin != 1u) { spin = (spin + 2u) % 4u; } }"
+                                             : "for (volatile int spin = 0;; spin = spin + 1) {}";
+}
+
+fs::path wrong_file(const ex::ExerciseInfo& info) {
+  return fs::path(DP_TEST_SOURCE_DIR) / "exercise" / "wrong" / (info.id + fs::path(info.file).extension().string());
 }
 
 class EveryExercise : public ::testing::TestWithParam<std::string> {
@@ -82,18 +93,20 @@ class EveryExercise : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(EveryExercise, FolderHasEveryPart) {
-  for (const char* part : {"README.md", "baseline.cpp", "solution.cpp", "hints.md"})
-    EXPECT_TRUE(fs::exists(ex::exercise_dir(info()) / part)) << part;
-  EXPECT_TRUE(fs::exists(ex::exercise_dir(info()) / info().header));
-  EXPECT_TRUE(fs::exists(fs::path(DP_TEST_SOURCE_DIR) / "exercise" / "wrong" / (info().id + ".cpp")))
-      << "every exercise needs a deliberately wrong file for these tests";
+  for (const fs::path& part : {ex::exercise_dir(info()) / "README.md", ex::baseline_path(info()),
+                               ex::solution_path(info()), ex::exercise_dir(info()) / "hints.md"})
+    EXPECT_TRUE(fs::exists(part)) << part;
+  if (info().language == ex::Language::cpp) {
+    EXPECT_TRUE(fs::exists(ex::exercise_dir(info()) / info().header));
+  }
+  EXPECT_TRUE(fs::exists(wrong_file(info()))) << "every exercise needs a deliberately wrong file for these tests";
   EXPECT_GE(info().check_sizes.size(), 3u);
   EXPECT_FALSE(info().timed_sizes.empty());
 }
 
 TEST_P(EveryExercise, BaselineIsCorrectAtAboutOneTimesItself) {
   ProcessResult r;
-  const auto j = check_with(read(ex::exercise_dir(info()) / "baseline.cpp"), &r);
+  const auto j = check_with(read(ex::baseline_path(info())), &r);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(j.value("outcome", ""), "correct") << r.output;
   EXPECT_GT(j.value("points", 0), 0);
@@ -104,7 +117,7 @@ TEST_P(EveryExercise, BaselineIsCorrectAtAboutOneTimesItself) {
 
 TEST_P(EveryExercise, SolutionIsCorrect) {
   ProcessResult r;
-  const auto j = check_with(read(ex::exercise_dir(info()) / "solution.cpp"), &r);
+  const auto j = check_with(read(ex::solution_path(info())), &r);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(j.value("outcome", ""), "correct") << r.output;
   EXPECT_GT(j.value("speedup", 0.0), 0.0);
@@ -112,7 +125,7 @@ TEST_P(EveryExercise, SolutionIsCorrect) {
 
 TEST_P(EveryExercise, WrongFileFailsWithTheMismatch) {
   ProcessResult r;
-  const auto j = check_with(read(fs::path(DP_TEST_SOURCE_DIR) / "exercise" / "wrong" / (info().id + ".cpp")), &r);
+  const auto j = check_with(read(wrong_file(info())), &r);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(j.value("outcome", ""), "wrong") << r.output;
   EXPECT_EQ(j.value("points", -1), 0);
@@ -121,6 +134,7 @@ TEST_P(EveryExercise, WrongFileFailsWithTheMismatch) {
 }
 
 TEST_P(EveryExercise, SegfaultIsReportedWithWhere) {
+  if (info().language == ex::Language::glsl) GTEST_SKIP() << "a shader cannot touch the host's memory";
   ProcessResult r;
   const auto j = check_with(sabotaged_baseline(info(), "{ volatile int* p = nullptr; *p = 1; }"), &r);
   EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -132,14 +146,14 @@ TEST_P(EveryExercise, SegfaultIsReportedWithWhere) {
 
 TEST_P(EveryExercise, EndlessLoopIsStoppedAtTheTimeLimit) {
   ProcessResult r;
-  const auto j = check_with(sabotaged_baseline(info(), "for (volatile int spin = 0;; spin = spin + 1) {}"), &r,
-                            "--quick --time-limit 2");
+  const auto j = check_with(sabotaged_baseline(info(), endless_loop(info())), &r, "--quick --time-limit 2");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(j.value("outcome", ""), "timed_out") << r.output;
   EXPECT_NE(r.output.find("time limit (2 s)"), std::string::npos) << r.output;
 }
 
 TEST_P(EveryExercise, AllocatingSixtyFourGigabytesHitsTheMemoryLimit) {
+  if (info().language == ex::Language::glsl) GTEST_SKIP() << "a shader allocates nothing on the host";
   ProcessResult r;
   const auto j = check_with(
       sabotaged_baseline(info(), "{ std::vector<char> big(64ull << 30, 1); asm volatile(\"\" : : \"r\"(big.data()) : \"memory\"); }"),
@@ -152,7 +166,7 @@ TEST_P(EveryExercise, AllocatingSixtyFourGigabytesHitsTheMemoryLimit) {
 
 TEST_P(EveryExercise, CompileErrorIsShownAsTheCompilerSaidIt) {
   ProcessResult r;
-  const auto j = check_with(read(ex::exercise_dir(info()) / "baseline.cpp") + "\nthis is not C++;\n", &r);
+  const auto j = check_with(read(ex::baseline_path(info())) + "\nthis is not valid code;\n", &r);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(j.value("outcome", ""), "compile_error") << r.output;
   // The path as the reader knows it (relative to the workspace folder), with a line number.
