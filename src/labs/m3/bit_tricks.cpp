@@ -110,7 +110,7 @@ std::uint64_t and_count_bitset(Sets<N>& s) {
 template <std::size_t N>
 std::uint64_t and_count_vector_bool(const Sets<N>& s) {
   std::uint64_t n = 0;
-  for (std::size_t i = 0; i < N; ++i) n += s.va[i] && s.vb[i];
+  for (std::size_t i = 0; i < N; ++i) n += s.va[i] & s.vb[i];  // &, not &&: no branch per element
   return n;
 }
 template <std::size_t N>
@@ -130,11 +130,15 @@ void or_bitset(Sets<N>& s) {
 }
 template <std::size_t N>
 void or_vector_bool(Sets<N>& s) {
-  for (std::size_t i = 0; i < N; ++i) s.vc[i] = s.va[i] || s.vb[i];
+  for (std::size_t i = 0; i < N; ++i) s.vc[i] = s.va[i] | s.vb[i];
 }
 template <std::size_t N>
 void or_bytes(Sets<N>& s) {
-  for (std::size_t i = 0; i < N; ++i) s.uc[i] = s.ua[i] | s.ub[i];
+  // Spans, not s.uc[i]: a uint8_t store may alias anything, the vectors' own data pointers too,
+  // so through the vectors GCC reloads them after every store and cannot vectorize.
+  const std::span<const std::uint8_t> a = s.ua, b = s.ub;
+  const std::span<std::uint8_t> c = s.uc;
+  for (std::size_t i = 0; i < N; ++i) c[i] = a[i] | b[i];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,16 +147,40 @@ void or_bytes(Sets<N>& s) {
 
 using Encode = std::uint64_t (*)(std::uint32_t, std::uint32_t);
 using Decode = void (*)(std::uint64_t, std::uint32_t&, std::uint32_t&);
+using Coords = std::span<std::uint32_t>;
+using Codes = std::span<std::uint64_t>;
+// Whole arrays, with the trick inlined into the loop: a call through a pointer per point would
+// cost more than pdep itself. BMI2's loops carry the target attribute too (a BMI2 function can
+// only be inlined into one compiled for BMI2).
+template <Encode E>
+[[gnu::noinline]] void encode_all(Coords x, Coords y, Codes c) {
+  for (std::size_t i = 0; i < c.size(); ++i) c[i] = E(x[i], y[i]);
+}
+template <Decode D>
+[[gnu::noinline]] void decode_all(Codes c, Coords x, Coords y) {
+  for (std::size_t i = 0; i < c.size(); ++i) D(c[i], x[i], y[i]);
+}
+#if defined(DP_BITS_X86)
+[[gnu::noinline, gnu::target("bmi2")]] void encode_all_pdep(Coords x, Coords y, Codes c) {
+  for (std::size_t i = 0; i < c.size(); ++i) c[i] = dp::bits::morton_pdep(x[i], y[i]);
+}
+[[gnu::noinline, gnu::target("bmi2")]] void decode_all_pext(Codes c, Coords x, Coords y) {
+  for (std::size_t i = 0; i < c.size(); ++i) dp::bits::morton_decode_pext(c[i], x[i], y[i]);
+}
+#endif
+
 struct Morton {
   const char* name;
-  Encode encode;
-  Decode decode;
+  void (*encode_all)(Coords, Coords, Codes);
+  void (*decode_all)(Codes, Coords, Coords);
 };
 std::vector<Morton> mortons() {
-  std::vector<Morton> m = {{"loop", dp::bits::morton_loop, dp::bits::morton_decode_loop},
-                           {"magic bits", dp::bits::morton_magic, dp::bits::morton_decode_magic}};
+  using namespace dp::bits;
+  std::vector<Morton> m = {
+      {"loop", encode_all<morton_loop>, decode_all<morton_decode_loop>},
+      {"magic bits", encode_all<morton_magic>, decode_all<morton_decode_magic>}};
 #if defined(DP_BITS_X86)
-  if (dp::bits::has_bmi2()) m.push_back({"pdep/pext (BMI2)", dp::bits::morton_pdep, dp::bits::morton_decode_pext});
+  if (has_bmi2()) m.push_back({"pdep/pext (BMI2)", encode_all_pdep, decode_all_pext});
 #endif
   return m;
 }
@@ -273,20 +301,22 @@ void check_popcounts(dp::LabContext& ctx, std::mt19937_64& rng) {
 }
 
 void check_mortons(dp::LabContext& ctx, std::mt19937_64& rng) {
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> points = {{0, 0}, {~0u, ~0u}, {~0u, 0}, {0, ~0u}, {1, 0}, {0, 1}};
-  for (int i = 0; i < 3000; ++i) points.emplace_back(coordinate(1 + i % 32, rng), coordinate(1 + i % 32, rng));
+  std::vector<std::uint32_t> xs = {0, ~0u, ~0u, 0, 1, 0}, ys = {0, ~0u, 0, ~0u, 0, 1};
+  for (int i = 0; i < 3000; ++i) xs.push_back(coordinate(1 + i % 32, rng)), ys.push_back(coordinate(1 + i % 32, rng));
+  const std::size_t n = xs.size();
+  std::vector<std::uint64_t> want(n), got(n);
+  for (std::size_t i = 0; i < n; ++i) want[i] = dp::bits::morton_reference(xs[i], ys[i]);
   for (const Morton& m : mortons()) {
+    std::vector<std::uint32_t> dx(n), dy(n);
+    m.encode_all(xs, ys, got);
+    m.decode_all(want, dx, dy);
     std::size_t wrong = 0;
     std::string first;
-    for (const auto& [x, y] : points) {
-      const std::uint64_t want = dp::bits::morton_reference(x, y), got = m.encode(x, y);
-      std::uint32_t dx = 0, dy = 0;
-      m.decode(want, dx, dy);
-      if ((got != want || dx != x || dy != y) && wrong++ == 0)
-        first = fmt::format(": ({}, {}) encoded {:#x} (want {:#x}), decoded ({}, {})", x, y, got, want, dx, dy);
-    }
+    for (std::size_t i = 0; i < n; ++i)
+      if ((got[i] != want[i] || dx[i] != xs[i] || dy[i] != ys[i]) && wrong++ == 0)
+        first = fmt::format(": ({}, {}) encoded {:#x} (want {:#x}), decoded ({}, {})", xs[i], ys[i], got[i], want[i], dx[i], dy[i]);
     ctx.result.add_check(fmt::format("Morton {}: encode and decode", m.name), wrong == 0,
-                         fmt::format("{} of {} points differ from the bit-by-bit definition{}", wrong, points.size(), first));
+                         fmt::format("{} of {} points differ from the bit-by-bit definition{}", wrong, n, first));
   }
 }
 
@@ -330,7 +360,7 @@ bool check_sets(dp::LabContext& ctx, Sets<N>& s, const std::vector<char>& ra, co
 // ---------------------------------------------------------------------------------------------
 
 void run_popcount(dp::LabContext& ctx, std::mt19937_64& rng) {
-  const std::size_t n = std::max<std::uint64_t>(ctx.machine.cache_bytes(1), 16384) / 2 / 8;  // half of L1d
+  const std::size_t n = (ctx.machine.cache_bytes(1) ? ctx.machine.cache_bytes(1) : 16384) / 2 / 8;  // half of L1d
   const std::vector<int> densities = ctx.quick ? std::vector<int>{1, 16, 32, 63} : std::vector<int>{1, 4, 8, 16, 24, 32, 40, 48, 56, 63};
   for (const int k : densities) {
     std::vector<std::uint64_t> w(n);
@@ -396,18 +426,18 @@ void run_sets(dp::LabContext& ctx, std::mt19937_64& rng) {
 }
 
 void run_morton(dp::LabContext& ctx, std::mt19937_64& rng) {
-  const std::size_t n = std::max<std::uint64_t>(ctx.machine.cache_bytes(2), 262144) / 2 / 16;  // x, y, code: 16 B a point
+  const std::size_t n = (ctx.machine.cache_bytes(2) ? ctx.machine.cache_bytes(2) : 262144) / 2 / 16;  // x, y, code: 16 B a point
   std::vector<std::uint32_t> xs(n), ys(n), dx(n), dy(n);
   std::vector<std::uint64_t> codes(n);
   for (const int bits : ctx.quick ? std::vector<int>{4, 16, 32} : std::vector<int>{2, 4, 8, 12, 16, 20, 24, 28, 32}) {
     for (std::size_t i = 0; i < n; ++i) xs[i] = coordinate(bits, rng), ys[i] = coordinate(bits, rng);
     for (const Morton& m : mortons()) {
       const dp::Stats e = ctx.measure(fmt::format("morton encode {}/bits={}", m.name, bits), [&] {
-        for (std::size_t i = 0; i < n; ++i) codes[i] = m.encode(xs[i], ys[i]);
+        m.encode_all(xs, ys, codes);
         benchmark::ClobberMemory();
       });
       const dp::Stats d = ctx.measure(fmt::format("morton decode {}/bits={}", m.name, bits), [&] {
-        for (std::size_t i = 0; i < n; ++i) m.decode(codes[i], dx[i], dy[i]);
+        m.decode_all(codes, dx, dy);
         benchmark::ClobberMemory();
       });
       ctx.result.add_point(fmt::format("encode: {}", m.name), "bits per coordinate", bits, e.per(n), n / e.median_ns, "points/ns", "point");
@@ -425,7 +455,7 @@ void run_morton(dp::LabContext& ctx, std::mt19937_64& rng) {
 }
 
 void run_rsqrt(dp::LabContext& ctx, std::mt19937_64& rng) {
-  const std::size_t n = std::max<std::uint64_t>(ctx.machine.cache_bytes(1), 16384) / 2 / 8;  // input and output in half of L1d
+  const std::size_t n = (ctx.machine.cache_bytes(1) ? ctx.machine.cache_bytes(1) : 16384) / 2 / 8;  // input and output in half of L1d
   const std::vector<float> x = rsqrt_inputs(n, rng);
   std::vector<float> y(n);
   std::string line;
@@ -447,6 +477,8 @@ void run_rsqrt(dp::LabContext& ctx, std::mt19937_64& rng) {
 
 void run(dp::LabContext& ctx) {
   std::mt19937_64 rng(std::random_device{}());  // fresh input every run
+  if (ctx.machine.cache_bytes(1) == 0) ctx.result.notes.push_back("The machine reports no L1d size: 16 KiB assumed (popcount, 1/sqrt).");
+  if (ctx.machine.cache_bytes(2) == 0) ctx.result.notes.push_back("The machine reports no L2 size: 256 KiB assumed (Morton codes).");
   check_popcounts(ctx, rng);
   check_mortons(ctx, rng);
   check_rsqrts(ctx, rng);

@@ -275,7 +275,9 @@ std::string summary(const std::vector<std::pair<std::string, Figures>>& figures)
 
 void run(dp::LabContext& ctx) {
   std::mt19937_64 rng(std::random_device{}());
-  const std::uint64_t l2 = std::max<std::uint64_t>(ctx.machine.cache_bytes(2), 256 << 10);
+  const std::uint64_t l2 = ctx.machine.cache_bytes(2) ? ctx.machine.cache_bytes(2) : 256 << 10;
+  if (ctx.machine.cache_bytes(2) == 0) ctx.result.notes.push_back("The machine reports no L2 size: 256 KiB assumed.");
+  if (ctx.machine.last_level_cache_bytes() == 0) ctx.result.notes.push_back("The machine reports no last-level cache: 8 MiB assumed.");
   const std::uint64_t llc = dp::llc_bytes_or(ctx.machine, 8 << 20);
   const std::size_t block = std::clamp<std::size_t>(std::bit_floor(l2 / 4), 16 << 10, 1 << 20);
   const dp::SizeLimit limit = dp::limit_working_set(ctx.quick ? 2 * llc : 8 * llc, ctx.machine, ctx.quick, "the DRAM column");
