@@ -1,6 +1,7 @@
 // bit_tricks.cpp — which bit tricks still pay on a modern CPU, and which does the hardware do better?
 //
-// What: four small lessons, each a few ways of computing the same thing (the tricks: bits.hpp)
+// What: four small lessons, each a few ways of computing the same thing (the tricks: bits.hpp;
+// the set containers: bit_sets.hpp)
 //   1. popcount of n words (half of L1): Kernighan's loop, a byte table, SWAR arithmetic, the
 //      popcnt instruction (__builtin_popcountll, kept scalar), and the same builtin left to the
 //      vectorizer; swept over the bits set per word (the loop's cost grows with them)
@@ -30,9 +31,12 @@
 #include "core/lab.hpp"
 #include "core/machine.hpp"
 #include "core/portability.hpp"
+#include "labs/m3/bit_sets.hpp"
 #include "labs/m3/bits.hpp"
 
 namespace {
+
+using namespace dp::bitsets;  // Sets, and_count_*, or_*
 
 using Words = std::span<const std::uint64_t>;
 
@@ -81,65 +85,8 @@ const Popcount kPopcounts[] = {{"loop (Kernighan)", count_loop},   {"byte table"
                                {"builtin, vectorized", count_vectorized}};
 
 // ---------------------------------------------------------------------------------------------
-// 2. Sets: intersection size and union in four containers
+// 2. Sets: the four containers, their and-count and their or are in bit_sets.hpp, beside this file.
 // ---------------------------------------------------------------------------------------------
-
-template <std::size_t N>
-struct Sets {
-  std::vector<std::uint64_t> wa, wb, wc;           // ours: N/64 words
-  std::unique_ptr<std::bitset<N>> ba, bb, bc, bt;  // on the heap: 2 MiB at N = 16Mi
-  std::vector<bool> va, vb, vc;
-  std::vector<std::uint8_t> ua, ub, uc;
-};
-
-// Ours fuses the and with the count: one pass, popcount of each word pair.
-template <std::size_t N>
-std::uint64_t and_count_words(const Sets<N>& s) {
-  std::uint64_t n = 0;
-  for (std::size_t i = 0; i < s.wa.size(); ++i) n += static_cast<std::uint64_t>(__builtin_popcountll(s.wa[i] & s.wb[i]));
-  return n;
-}
-// std::bitset has word-wide &= and count(), but no fused "count of a & b": a copy, an and, a count.
-template <std::size_t N>
-std::uint64_t and_count_bitset(Sets<N>& s) {
-  *s.bt = *s.ba;
-  *s.bt &= *s.bb;
-  return s.bt->count();
-}
-// vector<bool> packs bits too, but offers no bulk operations: each element is a proxy to one bit.
-template <std::size_t N>
-std::uint64_t and_count_vector_bool(const Sets<N>& s) {
-  std::uint64_t n = 0;
-  for (std::size_t i = 0; i < N; ++i) n += s.va[i] & s.vb[i];  // &, not &&: no branch per element
-  return n;
-}
-template <std::size_t N>
-std::uint64_t and_count_bytes(const Sets<N>& s) {
-  std::uint64_t n = 0;
-  for (std::size_t i = 0; i < N; ++i) n += s.ua[i] & s.ub[i];
-  return n;
-}
-template <std::size_t N>
-void or_words(Sets<N>& s) {
-  for (std::size_t i = 0; i < s.wa.size(); ++i) s.wc[i] = s.wa[i] | s.wb[i];
-}
-template <std::size_t N>
-void or_bitset(Sets<N>& s) {
-  *s.bc = *s.ba;
-  *s.bc |= *s.bb;
-}
-template <std::size_t N>
-void or_vector_bool(Sets<N>& s) {
-  for (std::size_t i = 0; i < N; ++i) s.vc[i] = s.va[i] | s.vb[i];
-}
-template <std::size_t N>
-void or_bytes(Sets<N>& s) {
-  // Spans, not s.uc[i]: a uint8_t store may alias anything, the vectors' own data pointers too,
-  // so through the vectors GCC reloads them after every store and cannot vectorize.
-  const std::span<const std::uint8_t> a = s.ua, b = s.ub;
-  const std::span<std::uint8_t> c = s.uc;
-  for (std::size_t i = 0; i < N; ++i) c[i] = a[i] | b[i];
-}
 
 // ---------------------------------------------------------------------------------------------
 // 3. Morton codes and 4. inverse square roots, over arrays

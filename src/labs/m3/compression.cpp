@@ -186,16 +186,20 @@ struct ByteSource {
 // else the headers under /usr/include, every regular file in path order, concatenated.
 ByteSource real_bytes(std::size_t wanted) {
   ByteSource src;
+  src.bytes.reserve(wanted);
   const auto mnist = data_dir() / "fashion-mnist" / "train-images-idx3-ubyte";
-  const auto append = [&](const std::filesystem::path& p, std::size_t skip) {
+  std::error_code ec;
+  const auto append = [&](const std::filesystem::path& p, std::size_t skip) {  // up to `wanted` in all
+    const std::uintmax_t size = std::filesystem::file_size(p, ec);
+    if (ec || size <= skip) return;
+    const std::size_t at = src.bytes.size();
+    const std::size_t take = std::min<std::size_t>(static_cast<std::size_t>(size) - skip, wanted - at);
     std::ifstream in(p, std::ios::binary);
     in.seekg(static_cast<std::streamoff>(skip));
-    const std::size_t at = src.bytes.size();
-    src.bytes.resize(wanted);
-    in.read(reinterpret_cast<char*>(src.bytes.data() + at), static_cast<std::streamsize>(wanted - at));
-    src.bytes.resize(at + static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    src.bytes.resize(at + take);
+    in.read(reinterpret_cast<char*>(src.bytes.data() + at), static_cast<std::streamsize>(take));
+    src.bytes.resize(at + static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));  // a file that shrank
   };
-  std::error_code ec;
   if (std::filesystem::is_regular_file(mnist, ec)) {
     src.name = fmt::format("Fashion-MNIST training pixels ({})", mnist.string());
     append(mnist, 16);
