@@ -399,6 +399,10 @@ void run_morton(dp::LabContext& ctx, std::mt19937_64& rng) {
                         ctx.result.point_at(fmt::format("decode: {}", m.name), 32)->median_ns);
   ctx.result.headlines.push_back({"Morton at 32 bits per coordinate, ns per point (encode/decode)", at32});
   if (!dp::bits::has_bmi2()) ctx.result.notes.push_back("This CPU has no BMI2: the pdep/pext variant was left out.");
+#if defined(DP_BITS_X86)
+  if (__builtin_cpu_is("znver1") || __builtin_cpu_is("znver2"))
+    ctx.result.notes.push_back("This CPU is an AMD Zen 1 or Zen 2: pdep and pext are microcoded here (tens to hundreds of cycles).");
+#endif
 }
 
 void run_rsqrt(dp::LabContext& ctx, std::mt19937_64& rng) {
