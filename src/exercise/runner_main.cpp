@@ -84,7 +84,7 @@ void check_all(const ExerciseDef& def, const Code& yours, std::uint64_t seed, Re
 // Timing: baseline and reader on one input per size, each checked first, then measured in turn.
 void time_all(const ExerciseDef& def, const Code& yours, const Code& baseline, std::uint64_t seed,
               bool quick, Report& report) {
-  const dp::MeasureConfig config = quick ? dp::MeasureConfig{3, 0.02, 0.01} : dp::MeasureConfig{7, 0.05, 0.05};
+  const dp::MeasureConfig config = quick ? dp::MeasureConfig{3, 0.01, 0.005} : dp::MeasureConfig{5, 0.02, 0.02};
   double log_sum = 0;
   for (const std::int64_t n : def.info.timed_sizes) {
     step(fmt::format("time {} = {}", def.info.size_name, n));

@@ -75,7 +75,7 @@ std::optional<Stats> ShaderCase::time(const Code& code, bool quick) {
       [&](gpu::Sequence& seq) {
         seq.dispatch(p.kernel, bound, groups_, std::as_bytes(std::span<const std::uint32_t>(push_)));
       },
-      quick ? 3 : 7, quick ? 0.02 : 0.1);
+      quick ? 3 : 5, quick ? 0.02 : 0.05);
 }
 
 }  // namespace dp::ex

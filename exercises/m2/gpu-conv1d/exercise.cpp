@@ -35,7 +35,7 @@ const dp::ex::ExerciseRegistration registration{{
              .builds_on = "gpu-conv",
              .check_sizes = {1, 7, 255, 256, 257, 1000, 4099},
              .seeds = 2,
-             .timed_sizes = {1 << 20},
+             .timed_sizes = {1 << 18},
              .tolerance = "abs 2e-4 + rel 1e-4 against a double-precision sum (33 taps)",
              .target_speedup = 3,
              .points = 15},
