@@ -107,12 +107,21 @@ fs::path solution_path(const ExerciseInfo& info) {
   return exercise_dir(info) / ("solution" + fs::path(info.file).extension().string());
 }
 
-int score(const ExerciseInfo& info, bool correct, double speedup) {
+int score(const ExerciseInfo& info, bool correct, double speedup, double error, double baseline_error) {
   if (!correct) return 0;
-  const double toward_target = speedup <= 1 || info.target_speedup <= 1
-                                   ? 0.0
-                                   : std::min(1.0, std::log(speedup) / std::log(info.target_speedup));
+  // How far along the road from the baseline to the target, on a log scale: 0 at the baseline, 1 at
+  // the target; the gain is a speedup, or for accuracy how many times smaller the error is.
+  double gain = speedup, target = info.target_speedup;
+  if (info.goal == Goal::accuracy) {
+    gain = error > 0 && baseline_error > 0 ? baseline_error / error : (error == 0 && baseline_error > 0 ? 1e300 : 1);
+    target = baseline_error > 0 && info.target_error > 0 ? baseline_error / info.target_error : 1;
+  }
+  const double toward_target = gain <= 1 ? 0.0 : target <= 1 ? 1.0 : std::min(1.0, std::log(gain) / std::log(target));
   return static_cast<int>(std::lround(info.points * (0.2 + 0.8 * toward_target)));
+}
+
+bool reaches_target(const ExerciseInfo& info, double speedup, double error) {
+  return info.goal == Goal::accuracy ? error >= 0 && error <= info.target_error : speedup >= info.target_speedup;
 }
 
 CheckResult check_exercise(const ExerciseDef& def, const fs::path& reader_file, const CheckOptions& options) {
@@ -224,12 +233,14 @@ CheckResult check_exercise(const ExerciseDef& def, const fs::path& reader_file, 
                                          r.failure->seed, r.failure->detail);
     }
     result.speedup = r.speedup;
+    result.error = r.worst_error;
+    result.baseline_error = r.worst_baseline_error;
   }
   fs::remove(report_path, ec);
 
   // 4. The score.
-  result.points = score(info, result.outcome == Outcome::correct, result.speedup);
-  result.passed = result.outcome == Outcome::correct && !options.sanitize && result.speedup >= info.target_speedup;
+  result.points = score(info, result.outcome == Outcome::correct, result.speedup, result.error, result.baseline_error);
+  result.passed = result.outcome == Outcome::correct && !options.sanitize && reaches_target(info, result.speedup, result.error);
   return result;
 }
 

@@ -7,7 +7,8 @@
 //      it checks the reader's output on every size and seed, then times baseline and reader;
 //   3. read its report, or, if it died, say how (signal, time limit, sanitizer) and where;
 //   4. score: 0 points if wrong; else a fifth of the points for being right, the rest growing
-//      with log(speedup) up to the target.
+//      with log(speedup) up to the target (accuracy exercises: with log(baseline error / yours)
+//      up to log(baseline error / target error)).
 #pragma once
 
 #include <cstdint>
@@ -47,12 +48,18 @@ struct CheckResult {
   std::uint64_t seed = 0;
   std::uint64_t memory_limit_bytes = 0;
   double speedup = 0;            // 0 when not timed
+  double error = -1;             // accuracy exercises: the worst error of yours (-1: none)
+  double baseline_error = -1;    // and of the baseline
   int points = 0;
-  bool passed = false;           // correct and speedup >= target
+  bool passed = false;           // correct and at the target (speed or error)
 };
 
-// Points for a correct result at `speedup` (see the header comment); 0 when not correct.
-int score(const ExerciseInfo& info, bool correct, double speedup);
+// Points (see the header comment); 0 when not correct. `error` and `baseline_error` matter for
+// accuracy exercises only.
+int score(const ExerciseInfo& info, bool correct, double speedup, double error = -1, double baseline_error = -1);
+
+// Whether a correct, timed result reaches the exercise's target.
+bool reaches_target(const ExerciseInfo& info, double speedup, double error);
 
 CheckResult check_exercise(const ExerciseDef& def, const std::filesystem::path& reader_file,
                            const CheckOptions& options);

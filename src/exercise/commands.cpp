@@ -75,12 +75,34 @@ nlohmann::json check_json(const ExerciseInfo& info, const CheckResult& r, bool s
     for (const auto& t : r.report->timed)
       timed.push_back({{"n", t.n}, {"baseline_median_ns", t.baseline.median_ns},
                        {"yours_median_ns", t.yours.median_ns}, {"yours_p10_ns", t.yours.p10_ns},
-                       {"yours_p90_ns", t.yours.p90_ns}, {"speedup", t.speedup}});
+                       {"yours_p90_ns", t.yours.p90_ns}, {"speedup", t.speedup},
+                       {"baseline_error", t.baseline_error}, {"yours_error", t.yours_error}});
   return {{"exercise", info.id}, {"outcome", outcome_name(r.outcome)}, {"message", r.message},
           {"seed", r.seed}, {"sanitize", sanitize}, {"build_reused", r.build.reused},
           {"cases_checked", r.report ? r.report->cases_run : 0}, {"timed", timed},
-          {"speedup", r.speedup}, {"target_speedup", info.target_speedup}, {"points", r.points},
+          {"goal", info.goal == Goal::accuracy ? "accuracy" : "speed"}, {"speedup", r.speedup},
+          {"target_speedup", info.target_speedup}, {"error", r.error}, {"baseline_error", r.baseline_error},
+          {"target_error", info.target_error}, {"points", r.points},
           {"max_points", info.points}, {"passed", r.passed}, {"checked_at", now_iso8601()}};
+}
+
+// An accuracy exercise: the error is the score, and the time is shown for its cost.
+void print_accuracy(const ExerciseInfo& info, const CheckResult& r, std::ostream& out) {
+  Table table({info.size_name, "baseline " + info.error_name, "yours", "target", "baseline time", "yours"});
+  for (const auto& t : r.report->timed)
+    table.add_row({std::to_string(t.n), fmt::format("{:.3g}", t.baseline_error), fmt::format("{:.3g}", t.yours_error),
+                   fmt::format("{:.3g}", info.target_error), format_duration_ns(t.baseline.median_ns),
+                   format_duration_ns(t.yours.median_ns)});
+  table.print(out);
+  out << '\n';
+  if (r.passed)
+    out << fmt::format("✓ passed: {} {:.3g} (target {:.3g}), at {:.2f}x the baseline's speed; {} of {} points. "
+                       "`dontpanic exercise solution {}` shows ours.\n",
+                       info.error_name, r.error, info.target_error, r.speedup, info.points, info.points, info.id);
+  else
+    out << fmt::format("· correct, {} {:.3g}; the target is {:.3g} ({} of {} points so far). Stuck? "
+                       "`dontpanic exercise hint {}`\n",
+                       info.error_name, r.error, info.target_error, r.points, info.points, info.id);
 }
 
 void print_result(const ExerciseInfo& info, const CheckResult& r, bool sanitize, std::ostream& out) {
@@ -103,12 +125,16 @@ void print_result(const ExerciseInfo& info, const CheckResult& r, bool sanitize,
            "without --sanitize for the speedup.)\n";
     return;
   }
+  out << '\n';
+  if (info.goal == Goal::accuracy) {
+    print_accuracy(info, r, out);
+    return;
+  }
   Table table({info.size_name, "baseline", "yours", "spread (p10-p90)", "speedup", "target"});
   for (const auto& t : r.report->timed)
     table.add_row({std::to_string(t.n), format_duration_ns(t.baseline.median_ns), format_duration_ns(t.yours.median_ns),
                    fmt::format("{}-{}", format_duration_ns(t.yours.p10_ns), format_duration_ns(t.yours.p90_ns)),
                    fmt::format("{:.2f}x", t.speedup), fmt::format("{:g}x", info.target_speedup)});
-  out << '\n';
   table.print(out);
   out << '\n';
   if (r.passed)
@@ -197,11 +223,14 @@ void print_hint(const ExerciseDef& def, std::optional<int> number, std::ostream&
 void print_solution(const ExerciseDef& def, bool force, std::ostream& out) {
   std::string problem;
   const auto p = progress_of(def.info.id, &problem);
-  if (!force && !(p && p->passed))
-    throw Error(fmt::format("the solution opens once your file passes (correct and {:g}x the baseline){}; "
+  if (!force && !(p && p->passed)) {
+    const std::string target = def.info.goal == Goal::accuracy
+                                   ? fmt::format("{} at most {:.3g}", def.info.error_name, def.info.target_error)
+                                   : fmt::format("{:g}x the baseline", def.info.target_speedup);
+    throw Error(fmt::format("the solution opens once your file passes (correct, and {}){}; "
                             "to see it anyway: dontpanic exercise solution {} --force",
-                            def.info.target_speedup, problem.empty() ? "" : " (progress unreadable: " + problem + ")",
-                            def.info.id));
+                            target, problem.empty() ? "" : " (progress unreadable: " + problem + ")", def.info.id));
+  }
   const fs::path path = solution_path(def.info);
   out << fmt::format("// {}\n", path.string()) << read_text_file(path);
 }

@@ -34,6 +34,10 @@ namespace dp::ex {
 // into SPIR-V by shaderc and run through src/gpu on the chosen Vulkan device).
 enum class Language { cpp, glsl };
 
+// What an exercise scores: speed (the baseline's time over yours), or accuracy (the error of
+// the reader's output, as Verdict::error measures it, against target_error).
+enum class Goal { speed, accuracy };
+
 // ---- Code -------------------------------------------------------------------------------------
 // The reader's file (or the baseline): for C++, compiled to a shared object and loaded with
 // dlopen; for GLSL, the shader's text, which a Case turns into a pipeline.
@@ -66,6 +70,7 @@ class Code {
 struct Verdict {
   bool passed = false;
   std::string detail;  // "all 4096 agree exactly" or the first mismatches with their indices
+  double error = -1;   // accuracy exercises: how far the output is from the exact answer (-1: not measured)
 };
 
 // ---- Case -------------------------------------------------------------------------------------
@@ -103,7 +108,10 @@ struct ExerciseInfo {
   int seeds = 2;                          // correctness: fresh random input per seed and size
   std::vector<std::int64_t> timed_sizes;  // timing, baseline and yours on the same input
   std::string tolerance;            // how outputs are compared, in words ("exact", "rel 1e-5")
-  double target_speedup = 2;        // a pass: correct and at least this much faster than baseline
+  Goal goal = Goal::speed;
+  double target_speedup = 2;        // speed: a pass is correct and at least this much faster than baseline
+  double target_error = 0;          // accuracy: a pass is an error at most this at every timed size
+  std::string error_name = "relative error";  // accuracy: what Verdict::error measures
   int points = 10;                  // the most an exercise gives (at or beyond the target)
   std::vector<std::string> compile_flags;  // beyond the project's: "-pthread"
 };

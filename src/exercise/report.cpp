@@ -21,11 +21,12 @@ nlohmann::json case_json(const CaseOutcome& c) {
 
 void to_json(nlohmann::json& j, const Report& r) {
   j = {{"exercise", r.exercise}, {"seed", r.seed}, {"correct", r.correct}, {"cases_run", r.cases_run},
-       {"failure", r.failure ? case_json(*r.failure) : nlohmann::json(nullptr)}, {"speedup", r.speedup}};
+       {"failure", r.failure ? case_json(*r.failure) : nlohmann::json(nullptr)}, {"speedup", r.speedup},
+       {"worst_error", r.worst_error}, {"worst_baseline_error", r.worst_baseline_error}};
   nlohmann::json timed = nlohmann::json::array();
   for (const auto& t : r.timed)
     timed.push_back({{"n", t.n}, {"baseline", stats_json(t.baseline)}, {"yours", stats_json(t.yours)},
-                     {"speedup", t.speedup}});
+                     {"speedup", t.speedup}, {"baseline_error", t.baseline_error}, {"yours_error", t.yours_error}});
   j["timed"] = timed;
 }
 
@@ -35,13 +36,17 @@ void from_json(const nlohmann::json& j, Report& r) {
   r.correct = j.at("correct").get<bool>();
   r.cases_run = j.at("cases_run").get<int>();
   r.speedup = j.at("speedup").get<double>();
+  r.worst_error = j.at("worst_error").get<double>();
+  r.worst_baseline_error = j.at("worst_baseline_error").get<double>();
   if (const auto& f = j.at("failure"); !f.is_null())
     r.failure = CaseOutcome{.n = f.at("n").get<std::int64_t>(), .seed = f.at("seed").get<std::uint64_t>(),
                             .passed = f.at("passed").get<bool>(), .detail = f.at("detail").get<std::string>()};
   r.timed.clear();
   for (const auto& t : j.at("timed"))
     r.timed.push_back({.n = t.at("n").get<std::int64_t>(), .baseline = stats_from(t.at("baseline")),
-                       .yours = stats_from(t.at("yours")), .speedup = t.at("speedup").get<double>()});
+                       .yours = stats_from(t.at("yours")), .speedup = t.at("speedup").get<double>(),
+                       .baseline_error = t.at("baseline_error").get<double>(),
+                       .yours_error = t.at("yours_error").get<double>()});
 }
 
 }  // namespace dp::ex

@@ -24,6 +24,8 @@ struct TimedSize {
   Stats baseline;  // ns per call
   Stats yours;
   double speedup = 0;  // baseline median / yours median
+  double baseline_error = -1;  // accuracy exercises: each one's Verdict::error here (-1: not measured)
+  double yours_error = -1;
 };
 
 struct Report {
@@ -34,6 +36,8 @@ struct Report {
   std::optional<CaseOutcome> failure;  // the first case that failed
   std::vector<TimedSize> timed;        // empty: not timed (wrong, or --sanitize)
   double speedup = 0;                  // geometric mean over timed sizes; 0 when not timed
+  double worst_error = -1;             // accuracy: the largest yours_error over the timed sizes
+  double worst_baseline_error = -1;    // and the baseline's
 };
 
 void to_json(nlohmann::json& j, const Report& r);

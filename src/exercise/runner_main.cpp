@@ -10,6 +10,7 @@
 //
 //   dontpanic-exercise-runner <id> --yours Y.so [--baseline B.so] --report R.json --seed S
 //                             [--correctness-only] [--quick]
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -91,17 +92,23 @@ void time_all(const ExerciseDef& def, const Code& yours, const Code& baseline, s
     std::unique_ptr<Case> c = def.make_case(n, seed);
     const auto run_baseline = c->bind(baseline);
     const auto run_yours = c->bind(yours);
+    // The baseline's output first (its error, for accuracy exercises), then the reader's, checked.
+    run_baseline();
+    const double baseline_error = c->check().error;
     if (auto thrown = guarded(run_yours)) {
       report.correct = false;
       report.failure = dp::ex::CaseOutcome{.n = n, .seed = seed, .detail = *thrown};
       return;
     }
-    if (const dp::ex::Verdict v = c->check(); !v.passed) {
+    const dp::ex::Verdict v = c->check();
+    if (!v.passed) {
       report.correct = false;
       report.failure = dp::ex::CaseOutcome{.n = n, .seed = seed, .detail = v.detail};
       return;
     }
-    dp::ex::TimedSize t{.n = n};
+    dp::ex::TimedSize t{.n = n, .baseline_error = baseline_error, .yours_error = v.error};
+    report.worst_error = std::max(report.worst_error, v.error);
+    report.worst_baseline_error = std::max(report.worst_baseline_error, baseline_error);
     // GPU cases time on the GPU's clock (Case::time); the others with Google Benchmark.
     const auto timed = [&](const Code& code, const std::function<void()>& call) {
       if (auto own = c->time(code, quick)) return *own;
