@@ -42,6 +42,11 @@
 
 namespace {
 
+using dp::m3::DotInputs;
+using dp::m3::for_each_type;
+using dp::m3::gamma;
+using dp::m3::random_terms;
+using dp::m3::Repeated;
 using dp::m3::to_double;
 
 // ---------------------------------------------------------------------------------------------
@@ -134,26 +139,6 @@ class FlushDenormals {
 // Inputs, references, checks
 // ---------------------------------------------------------------------------------------------
 
-template <class T>
-struct Repeated {  // n copies of v
-  T v;
-  std::size_t n;
-  std::size_t size() const { return n; }
-  T operator[](std::size_t) const { return v; }
-};
-
-template <class T>
-std::vector<T> random_terms(std::size_t n, float lo, float hi, std::mt19937& rng) {
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<T> v;
-  v.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) v.push_back(T(d(rng)));
-  return v;
-}
-
-// gamma_k = k u / (1 - k u): the classic bound on k roundings in a row (Higham, ch. 3).
-double gamma(double k, double u) { return k * u < 1 ? k * u / (1 - k * u) : std::numeric_limits<double>::infinity(); }
-
 enum class Method { naive, pairwise, kahan };
 constexpr std::array<std::pair<Method, const char*>, 3> kMethods = {{
     {Method::naive, "naive"}, {Method::pairwise, "pairwise"}, {Method::kahan, "kahan"}}};
@@ -226,30 +211,6 @@ void check_emulated_ops(dp::LabContext& ctx, std::mt19937& rng) {
                        fmt::format("{} of {} results differ from the exact result rounded{}", wrong,
                                    2 * tried, first));
 }
-
-// The dot product's inputs: random floats in [-1, 1), and the same numbers stored in each type.
-struct DotInputs {
-  std::vector<float> a, b;
-  std::vector<dp::m3::fp16> a16, b16;
-  std::vector<dp::smallfloat::bf16> abf, bbf;
-  std::vector<dp::smallfloat::fp8_e4m3> a8, b8;
-
-  DotInputs(std::size_t n, std::mt19937& rng)
-      : a(random_terms<float>(n, -1, 1, rng)), b(random_terms<float>(n, -1, 1, rng)) {
-    for (std::size_t i = 0; i < n; ++i) {
-      a16.emplace_back(a[i]), b16.emplace_back(b[i]);
-      abf.emplace_back(a[i]), bbf.emplace_back(b[i]);
-      a8.emplace_back(a[i]), b8.emplace_back(b[i]);
-    }
-  }
-  template <class In>
-  std::pair<std::span<const In>, std::span<const In>> get() const {
-    if constexpr (std::is_same_v<In, float>) return {a, b};
-    else if constexpr (std::is_same_v<In, dp::m3::fp16>) return {a16, b16};
-    else if constexpr (std::is_same_v<In, dp::smallfloat::bf16>) return {abf, bbf};
-    else return {a8, b8};
-  }
-};
 
 struct DotOutcome {
   double got = 0;
@@ -335,10 +296,6 @@ void check_denormals(dp::LabContext& ctx, std::mt19937& rng) {
   }
 }
 
-template <class... Ts, class F>
-void for_each_type(F&& f) {
-  (f.template operator()<Ts>(), ...);
-}
 #define DP_LAB_TYPES double, float, fp16, bf16, dp::smallfloat::fp8_e5m2, fp8_e4m3
 
 void check_all(dp::LabContext& ctx, std::mt19937& rng) {

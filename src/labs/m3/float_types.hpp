@@ -8,11 +8,21 @@
 //   unit_roundoff<T>  u = 2^-p for p significant bits: the largest relative error of one rounding
 //   to_double(x)      any of the types as a double (exact)
 //   round_reference   the number of a format nearest to x, from the definition, for the checks
+//   Repeated<T>       n copies of one value, as a sequence (1e8 doubles need not be stored)
+//   random_terms<T>   n random floats in [lo, hi), stored as T
+//   gamma(k, u)       the bound on the relative error of k roundings in a row
+//   DotInputs         random vectors in [-1, 1) and the same numbers in fp16, bf16 and fp8
+//   for_each_type     call a templated lambda once per type
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <limits>
+#include <random>
+#include <span>
+#include <utility>
+#include <vector>
 #include <type_traits>
 
 #include "labs/m3/small_floats.hpp"
@@ -71,6 +81,56 @@ inline double round_reference(double x, const smallfloat::Format& F) {
     return F.has_inf ? std::copysign(std::numeric_limits<double>::infinity(), x)
                      : std::numeric_limits<double>::quiet_NaN();
   return r;
+}
+
+template <class T>
+struct Repeated {  // n copies of v
+  T v;
+  std::size_t n;
+  std::size_t size() const { return n; }
+  T operator[](std::size_t) const { return v; }
+};
+
+template <class T>
+std::vector<T> random_terms(std::size_t n, float lo, float hi, std::mt19937& rng) {
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<T> v;
+  v.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) v.push_back(T(d(rng)));
+  return v;
+}
+
+// gamma_k = k u / (1 - k u): the classic bound on k roundings in a row (Higham, ch. 3).
+inline double gamma(double k, double u) { return k * u < 1 ? k * u / (1 - k * u) : std::numeric_limits<double>::infinity(); }
+
+// The dot product's inputs: random floats in [-1, 1), and the same numbers stored in each type.
+struct DotInputs {
+  std::vector<float> a, b;
+  std::vector<fp16> a16, b16;
+  std::vector<smallfloat::bf16> abf, bbf;
+  std::vector<smallfloat::fp8_e4m3> a8, b8;
+
+  DotInputs(std::size_t n, std::mt19937& rng)
+      : a(random_terms<float>(n, -1, 1, rng)), b(random_terms<float>(n, -1, 1, rng)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      a16.emplace_back(a[i]), b16.emplace_back(b[i]);
+      abf.emplace_back(a[i]), bbf.emplace_back(b[i]);
+      a8.emplace_back(a[i]), b8.emplace_back(b[i]);
+    }
+  }
+  template <class In>
+  std::pair<std::span<const In>, std::span<const In>> get() const {
+    if constexpr (std::is_same_v<In, float>) return {a, b};
+    else if constexpr (std::is_same_v<In, fp16>) return {a16, b16};
+    else if constexpr (std::is_same_v<In, smallfloat::bf16>) return {abf, bbf};
+    else return {a8, b8};
+  }
+};
+
+// f.template operator()<T>() for each T: a loop over types, for templated lambdas
+template <class... Ts, class F>
+void for_each_type(F&& f) {
+  (f.template operator()<Ts>(), ...);
 }
 
 }  // namespace dp::m3
