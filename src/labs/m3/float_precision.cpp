@@ -12,7 +12,7 @@
 //      cores do) vs everything in the low precision
 //   3. denormals: y = 0.75 x over floats of shrinking magnitude, with flush-to-zero (FTZ) and
 //      denormals-are-zero (DAZ) off and on (x86's MXCSR)
-// Run:  dontpanic run float-precision          (the sums up to 1e8 terms: about a minute)
+// Run:  dontpanic run float-precision          (the sums up to 1e8 terms: about two minutes)
 //       dontpanic run float-precision --quick  (up to 1e6)
 #include <algorithm>
 #include <array>
@@ -171,8 +171,11 @@ void check_sums(dp::LabContext& ctx, std::mt19937& rng) {
   const double u = dp::m3::unit_roundoff<T>();
   const auto n = static_cast<std::size_t>(std::clamp(0.5 / u, 4.0, 4096.0));
   const std::vector<T> x = random_terms<T>(n, 0.5f, 1.0f, rng);
-  long double exact = 0;  // at most 4096 terms of at most 24 bits: exact in a long double's 64
-  for (const T& v : x) exact += to_double(v);
+  // The exact sum: every term in [0.5, 1) is a whole number of 2^-53 (fp64's finest step there),
+  // so the sum is a whole number of 2^-53 below 2^65, counted exactly in 128 bits.
+  __extension__ unsigned __int128 steps = 0;  // __extension__: not ISO C++, GCC and Clang have it
+  for (const T& v : x) steps += static_cast<std::uint64_t>(std::ldexp(to_double(v), 53));
+  const long double exact = std::ldexp(static_cast<long double>(steps), -53);  // one rounding: 2^-64
   for (const auto& [m, name] : kMethods) {
     const double got = to_double(sum_with<T>(m, std::span<const T>(x)));
     const double err = std::isfinite(got) ? static_cast<double>(std::fabs(got - exact) / exact) : INFINITY;

@@ -91,9 +91,11 @@ struct Repeated {  // n copies of v
   T operator[](std::size_t) const { return v; }
 };
 
+// (fp64 terms are drawn as doubles, so that they use all 53 bits; the others as floats, rounded.)
 template <class T>
 std::vector<T> random_terms(std::size_t n, float lo, float hi, std::mt19937& rng) {
-  std::uniform_real_distribution<float> d(lo, hi);
+  using Draw = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  std::uniform_real_distribution<Draw> d(lo, hi);
   std::vector<T> v;
   v.reserve(n);
   for (std::size_t i = 0; i < n; ++i) v.push_back(T(d(rng)));
