@@ -49,7 +49,7 @@ const dp::ex::ExerciseRegistration registration{{
              .seeds = 2,
              .timed_sizes = {1 << 21, 1 << 23},
              .tolerance = "exact",
-             .target_speedup = 3,
+             .target_speedup = 1.2,
              .points = 10,
              .compile_flags = {"-pthread"}},
     .make_case = [](std::int64_t n, std::uint64_t seed) { return std::make_unique<CountBelowCase>(n, seed); },

@@ -49,7 +49,7 @@ const dp::ex::ExerciseRegistration registration{{
              .seeds = 2,
              .timed_sizes = {1 << 16, 1 << 18},
              .tolerance = "exact",
-             .target_speedup = 5,
+             .target_speedup = 1.5,
              .points = 15,
              .compile_flags = {"-pthread"}},
     .make_case = [](std::int64_t n, std::uint64_t seed) { return std::make_unique<PipelineCase>(n, seed); },

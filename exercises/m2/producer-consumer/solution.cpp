@@ -8,7 +8,8 @@
 // over (a move: three pointers, not a copy); the consumer takes every waiting batch at once.
 // The order is kept: batches leave in the order they were made, and each is folded in order.
 // The queue is bounded (kMaxBatches in flight): a producer much faster than its consumer would
-// otherwise pile up the whole input in memory.
+// otherwise pile up the whole input in memory. 64 and not fewer: on a busy machine the consumer
+// may wait a whole time slice (milliseconds) for a core, and the producer should not stop then.
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -19,7 +20,7 @@
 
 namespace {
 constexpr std::size_t kBatch = 1024;     // items per hand-over: 8 KiB, fits in L1 with room to spare
-constexpr std::size_t kMaxBatches = 16;  // in flight at most, so memory stays bounded
+constexpr std::size_t kMaxBatches = 64;  // in flight at most (512 KiB), so memory stays bounded
 
 class BatchChannel {
  public:
