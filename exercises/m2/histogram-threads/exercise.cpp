@@ -51,7 +51,7 @@ const dp::ex::ExerciseRegistration registration{{
              .seeds = 2,
              .timed_sizes = {1 << 20, 1 << 22},
              .tolerance = "exact",
-             .target_speedup = 5,
+             .target_speedup = 6,
              .points = 10,
              .compile_flags = {"-pthread"}},
     .make_case = [](std::int64_t n, std::uint64_t seed) { return std::make_unique<HistogramCase>(n, seed); },

@@ -54,7 +54,7 @@ const dp::ex::ExerciseRegistration registration{{
              .seeds = 2,
              .timed_sizes = {1 << 22, 1 << 24},
              .tolerance = "rel 1e-9 against a long double reference",
-             .target_speedup = 1.2,
+             .target_speedup = 1.15,
              .points = 10,
              .compile_flags = {"-pthread"}},
     .make_case = [](std::int64_t n, std::uint64_t seed) { return std::make_unique<ParallelSumCase>(n, seed); },
