@@ -286,7 +286,7 @@ void run(dp::LabContext& ctx) {
 
   if (dp::kSanitized && ctx.quick) {
     s.messages = std::min<std::uint64_t>(s.messages, 1000);
-    ctx.result.notes.push_back("Sanitizer build: 1000 messages per transfer and 10 ms latency runs; the timings mean nothing here, the checks do.");
+    ctx.result.notes.push_back("Sanitizer build: 1000 messages per transfer, 10 ms latency runs (5 ms by size and batch); the timings mean nothing here, the checks do.");
   }
   // Check first: every queue, every message size and batch, a full transfer each.
   sweep_throughput(s, true);
