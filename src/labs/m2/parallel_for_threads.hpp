@@ -46,7 +46,8 @@ class TbbThreads {
 // measurement times only the passes.
 class Prepared {
  public:
-  Prepared(Kernel kernel, bool in_tbb_arena, int threads) : kernel_(kernel), threads_(threads) {
+  Prepared(Kernel kernel, [[maybe_unused]] bool in_tbb_arena, int threads)  // in_tbb_arena: unused under TSan
+      : kernel_(kernel), threads_(threads) {
 #ifndef DP_TSAN
     if (in_tbb_arena) tbb_.emplace(threads);
 #endif
