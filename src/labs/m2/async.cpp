@@ -6,8 +6,8 @@
 //   std-async   std::async(std::launch::async, ...) per task, then future.get() on each
 //   promise     a std::promise per task, fulfilled by our pool (core/task_pool.hpp); get() each
 //   tbb         tbb::task_group: run() per task, one wait()
-//   coroutine   our C++20 coroutine event loop, on this thread alone: each task is a coroutine
-//               that suspends once (queued on the loop) and the parent co_awaits every child
+//   coroutine   our C++20 coroutine event loop (async_coroutines.hpp), on this thread alone: each
+//               task is a coroutine that suspends once (queued on the loop); the parent awaits each
 // N = 1 is the latency to a first result. Time = the whole fan-out and fan-in.
 // Part 2, events: a thread waits for a flag another thread sets after a delay (100 us .. 100 ms):
 //   condvar     std::condition_variable::wait        atomic-wait  std::atomic::wait (C++20, futex)
@@ -24,8 +24,6 @@
 #include <condition_variable>
 #include <coroutine>
 #include <cstdint>
-#include <deque>
-#include <exception>
 #include <future>
 #include <mutex>
 #include <string>
@@ -47,6 +45,7 @@
 #include "core/sweep.hpp"
 #include "core/table.hpp"  // format_duration_ns
 #include "core/task_pool.hpp"
+#include "labs/m2/async_coroutines.hpp"  // Loop, Task<T>
 
 #if __has_include(<tbb/task_group.h>) && !defined(DP_TSAN)
 #define DP_ASYNC_HAVE_TBB 1
@@ -66,72 +65,10 @@ namespace {
 // Our coroutine event loop: a queue of suspended coroutines, resumed in order
 // ---------------------------------------------------------------------------------------------
 
-class Loop {
- public:
-  void run() {
-    while (!ready_.empty()) {
-      const auto h = ready_.front();
-      ready_.pop_front();
-      h.resume();
-    }
-  }
-  // co_await loop.yield(): suspend, queued behind everything already waiting.
-  auto yield() {
-    struct Awaiter {
-      Loop& loop;
-      bool await_ready() const noexcept { return false; }
-      void await_suspend(std::coroutine_handle<> h) { loop.ready_.push_back(h); }
-      void await_resume() const noexcept {}
-    };
-    return Awaiter{*this};
-  }
-
- private:
-  std::deque<std::coroutine_handle<>> ready_;
-};
-
-// A coroutine that produces a T. It starts at once (eagerly); co_await on it suspends the caller
-// until it has finished, and its end resumes the caller directly (symmetric transfer: no trip
-// through the loop, no stack growth).
-template <class T>
-class Task {
- public:
-  struct promise_type {
-    T value{};
-    std::coroutine_handle<> continuation;  // who co_awaits us, if anyone yet
-    Task get_return_object() { return Task(std::coroutine_handle<promise_type>::from_promise(*this)); }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    auto final_suspend() noexcept {
-      struct Final {
-        bool await_ready() const noexcept { return false; }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
-          const auto next = h.promise().continuation;
-          return next ? next : std::noop_coroutine();
-        }
-        void await_resume() const noexcept {}
-      };
-      return Final{};
-    }
-    void return_value(T v) { value = std::move(v); }
-    void unhandled_exception() { std::terminate(); }
-  };
-
-  explicit Task(std::coroutine_handle<promise_type> h) : h_(h) {}
-  Task(Task&& other) noexcept : h_(std::exchange(other.h_, {})) {}
-  Task& operator=(Task&&) = delete;
-  ~Task() {
-    if (h_) h_.destroy();
-  }
-  bool done() const { return h_.done(); }
-  const T& result() const { return h_.promise().value; }
-
-  bool await_ready() const noexcept { return h_.done(); }
-  void await_suspend(std::coroutine_handle<> awaiting) noexcept { h_.promise().continuation = awaiting; }
-  T await_resume() const { return h_.promise().value; }
-
- private:
-  std::coroutine_handle<promise_type> h_;
-};
+// Loop and Task<T> (async_coroutines.hpp): a queue of suspended coroutines resumed in order on
+// one thread, and a coroutine that produces a value its caller co_awaits.
+using dp::async_lab::Loop;
+using dp::async_lab::Task;
 
 Task<std::uint64_t> child(Loop& loop, std::uint64_t i) {
   co_await loop.yield();  // "asynchronous": its result comes later, when the loop gets to it

@@ -1,6 +1,7 @@
 // channels — How fast can one thread pass messages to another, and how long does one take?
 //
-// One producer thread sends numbered messages to one consumer thread through four queues:
+// One producer thread sends numbered messages to one consumer thread through four queues
+// (channels_queues.hpp beside this file holds them):
 //   mutex-cv     ours: a bounded deque behind one mutex, with two condition variables
 //                (not-full, not-empty); a waiting thread sleeps in the kernel
 //   spsc-ring    ours: a bounded lock-free ring for exactly one producer and one consumer; two
@@ -9,63 +10,45 @@
 //                producers and consumers; bounded here through try_enqueue (which never
 //                allocates), so that it waits for the consumer as the others do; both sides spin
 //   tbb          tbb::concurrent_bounded_queue: bounded, pop() spins a little, then sleeps
-// Measured: throughput (messages/s) for message sizes 16..256 bytes and batch sizes 1..256
-// (a batch is pushed and popped in one call where the queue can: ring, mutex-cv, moodycamel);
-// one-way latency p50/p99/p99.9 of 16-byte messages sent one at a time with a gap between them,
-// from 2 us to 1 ms: a consumer that sleeps must be woken, and that is the cost the gap reveals.
-// Checked: every message arrives once and in order (sequence numbers), payloads intact (checksum).
-// Without the moodycamel header (CMake defines DP_HAVE_MOODYCAMEL), and under ThreadSanitizer for
-// moodycamel (fences TSan cannot follow) and TBB (not built for TSan: see src/tensor/parallel.cpp),
-// a variant is left out and the notes say so.
+// Measured, in three parts:
+//   throughput   messages/s for message sizes 16..256 bytes and batch sizes 1..256 (a batch is
+//                pushed and popped in one call where the queue can: ring, mutex-cv, moodycamel)
+//   latency by size and batch   one-way p50/p99/p99.9 per message, 16/64/256-byte messages one
+//                at a time and 16-byte ones in batches of 1/8/64, a batch every 20 us; every
+//                consumer spins (try_pop), so this is copying and batching, no wake-up. A
+//                message's latency runs from its batch's push to the pop that returns it.
+//   latency by gap   16-byte messages one at a time, 2 us to 1 ms apart, consumers waiting their
+//                own way: one that sleeps must be woken, and that is the cost the gap reveals.
+// Checked, in every transfer, timed or not: every message arrives once and in order (sequence
+// numbers), payloads intact (checksum).
+// Without the moodycamel header, and under ThreadSanitizer for moodycamel and TBB, a variant is
+// left out (channels_queues.hpp says why) and the notes say so.
 //
-//   dontpanic run channels             200k messages per transfer, gaps 2 us .. 1 ms
-//   dontpanic run channels --quick     5k messages, gaps 2, 20, 200 us
+//   dontpanic run channels             200k messages per transfer; latency runs of 1 s each
+//   dontpanic run channels --quick     5k messages; latency runs of 100 ms, gaps 2, 20, 200 us
 //   --param capacity=1024              slots of the bounded queues
 #include <algorithm>
 #include <array>
-#include <atomic>
-#include <bit>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <mutex>
-#include <new>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 #include <fmt/format.h>
 
 #include "core/checks_by_size.hpp"
 #include "core/lab.hpp"
-#include "core/portability.hpp"  // DP_TSAN
+#include "core/portability.hpp"  // kSanitized
 #include "core/sweep.hpp"
 #include "core/table.hpp"  // format_duration_ns
-
-// moodycamel is left out under ThreadSanitizer: it synchronises with atomic_thread_fence, which
-// TSan cannot follow (GCC says so: -Wtsan), so TSan would report races that are not there.
-#if defined(DP_HAVE_MOODYCAMEL) && !defined(DP_TSAN)
-#define DP_CHANNELS_HAVE_MOODYCAMEL 1
-// GCC 12 warns, wrongly, of an 8-byte atomic load "into a region of size 0" deep inside
-// moodycamel's enqueue_bulk once it is inlined here. The warning comes from the optimiser, after
-// push/pop scopes are gone, so it is switched off for this file.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wstringop-overflow"
-#endif
-#include <concurrentqueue/concurrentqueue.h>
-#endif
-#if __has_include(<tbb/concurrent_queue.h>) && !defined(DP_TSAN)
-#define DP_CHANNELS_HAVE_TBB 1
-#include <tbb/concurrent_queue.h>
-#endif
+#include "labs/m2/channels_queues.hpp"  // the four queues, for_each_queue, relax
 
 namespace {
+
+using namespace dp::channels;  // the queues: this lab is their only user
 
 // A message: a sequence number, the time it was sent, and payload words to make up `Bytes`.
 template <std::size_t Bytes>
@@ -75,166 +58,6 @@ struct Message {
   std::int64_t sent_ns = 0;
   std::array<std::uint64_t, (Bytes - 16) / 8> payload{};
 };
-
-// Waiting without sleeping: a pause instruction (it tells the core we are spinning), and every
-// 64 pauses a yield, so a spinning thread gives its core away when the other thread needs it.
-inline void relax(unsigned& spins) {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#endif
-  if (++spins % 64 == 0) std::this_thread::yield();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Our queues. Every queue has push(first, n): blocks until all n are in, and
-// pop(out, max): blocks until at least one is there, takes up to max, returns how many.
-// ---------------------------------------------------------------------------------------------
-
-template <class T>
-class MutexQueue {
- public:
-  explicit MutexQueue(std::size_t capacity) : capacity_(capacity) {}
-  void push(const T* items, std::size_t n) {
-    while (n > 0) {
-      std::unique_lock lock(mutex_);
-      not_full_.wait(lock, [&] { return queue_.size() < capacity_; });
-      const std::size_t k = std::min(n, capacity_ - queue_.size());
-      queue_.insert(queue_.end(), items, items + k);
-      lock.unlock();
-      not_empty_.notify_one();  // wakes the consumer if it sleeps (a system call), else cheap
-      items += k, n -= k;
-    }
-  }
-  std::size_t pop(T* out, std::size_t max) {
-    std::unique_lock lock(mutex_);
-    not_empty_.wait(lock, [&] { return !queue_.empty(); });
-    const std::size_t k = std::min(max, queue_.size());
-    std::copy_n(queue_.begin(), k, out);
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(k));
-    lock.unlock();
-    not_full_.notify_one();
-    return k;
-  }
-
- private:
-  std::size_t capacity_;
-  std::mutex mutex_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<T> queue_;
-};
-
-// One producer, one consumer. The producer alone writes tail_, the consumer alone writes head_;
-// each reads the other's index with acquire, which makes the slots written before the matching
-// release visible. Two habits keep the cores from trading cache lines for every message:
-//   - each side keeps a copy of the other's index and reloads it only when the ring looks full
-//     (or empty);
-//   - the consumer gives slots back (stores head_) every kGiveBack messages, or before it waits,
-//     not after each one: the producer only needs head_ when the ring is full.
-template <class T>
-class SpscRing {
- public:
-  explicit SpscRing(std::size_t capacity)
-      : slots_(std::bit_ceil(capacity)), mask_(slots_.size() - 1), give_back_(std::max<std::size_t>(1, std::min<std::size_t>(32, slots_.size() / 4))) {}
-  void push(const T* items, std::size_t n) {
-    std::size_t tail = tail_.load(std::memory_order_relaxed);
-    unsigned spins = 0;
-    while (n > 0) {
-      if (tail - head_cached_ == slots_.size()) {  // full, as far as we know: look again
-        head_cached_ = head_.load(std::memory_order_acquire);
-        if (tail - head_cached_ == slots_.size()) { relax(spins); continue; }
-      }
-      const std::size_t k = std::min(n, slots_.size() - (tail - head_cached_));
-      for (std::size_t i = 0; i < k; ++i) slots_[(tail + i) & mask_] = items[i];
-      tail += k, items += k, n -= k;
-      tail_.store(tail, std::memory_order_release);  // publishes the k slots
-    }
-  }
-  std::size_t pop(T* out, std::size_t max) {
-    unsigned spins = 0;
-    while (tail_cached_ == head_mine_) {  // empty, as far as we know
-      if (head_given_ != head_mine_) give_back();  // before waiting: the producer may be waiting too
-      tail_cached_ = tail_.load(std::memory_order_acquire);
-      if (tail_cached_ == head_mine_) relax(spins);
-    }
-    const std::size_t k = std::min(max, tail_cached_ - head_mine_);
-    for (std::size_t i = 0; i < k; ++i) out[i] = slots_[(head_mine_ + i) & mask_];
-    head_mine_ += k;
-    if (head_mine_ - head_given_ >= give_back_) give_back();
-    return k;
-  }
-
- private:
-  void give_back() {
-    head_.store(head_mine_, std::memory_order_release);  // after the copies: the slots may be reused
-    head_given_ = head_mine_;
-  }
-
-  static constexpr std::size_t kLine = 64;
-  std::vector<T> slots_;
-  std::size_t mask_, give_back_;
-  alignas(kLine) std::atomic<std::size_t> tail_{0};  // written by the producer
-  std::size_t head_cached_ = 0;                      // the producer's copy of head_
-  alignas(kLine) std::atomic<std::size_t> head_{0};  // written by the consumer
-  std::size_t head_mine_ = 0, head_given_ = 0;       // the consumer's: read so far, and stored in head_
-  std::size_t tail_cached_ = 0;                      // the consumer's copy of tail_
-};
-
-// ---------------------------------------------------------------------------------------------
-// The library queues, behind the same two calls
-// ---------------------------------------------------------------------------------------------
-
-#ifdef DP_CHANNELS_HAVE_MOODYCAMEL
-// Bounded like the others, so that a fast producer waits for the consumer here too: the queue
-// preallocates `capacity` slots and try_enqueue never allocates, it fails when they are taken.
-// (Its plain enqueue would grow the queue instead; a producer that never waits wins any race.)
-template <class T>
-class Moodycamel {
- public:
-  explicit Moodycamel(std::size_t capacity)
-      : queue_(capacity), chunk_(std::max<std::size_t>(1, capacity / 4)), producer_(queue_), consumer_(queue_) {}
-  void push(const T* items, std::size_t n) {
-    unsigned spins = 0;
-    while (n > 0) {
-      const std::size_t k = std::min(n, chunk_);  // a bulk larger than the free space never fits
-      if (!queue_.try_enqueue_bulk(producer_, items, k)) { relax(spins); continue; }
-      items += k, n -= k;
-    }
-  }
-  std::size_t pop(T* out, std::size_t max) {
-    unsigned spins = 0;
-    for (;;) {
-      if (const std::size_t k = queue_.try_dequeue_bulk(consumer_, out, max)) return k;
-      relax(spins);
-    }
-  }
-
- private:
-  moodycamel::ConcurrentQueue<T> queue_;
-  std::size_t chunk_;
-  moodycamel::ProducerToken producer_;  // tokens: the fast path for a known producer/consumer
-  moodycamel::ConsumerToken consumer_;
-};
-#endif
-
-#ifdef DP_CHANNELS_HAVE_TBB
-template <class T>
-class TbbBounded {
- public:
-  explicit TbbBounded(std::size_t capacity) { queue_.set_capacity(static_cast<std::ptrdiff_t>(capacity)); }
-  void push(const T* items, std::size_t n) {  // no bulk push: one call per message
-    for (std::size_t i = 0; i < n; ++i) queue_.push(items[i]);
-  }
-  std::size_t pop(T* out, std::size_t max) {
-    queue_.pop(out[0]);  // blocks: spins briefly, then sleeps
-    std::size_t k = 1;
-    while (k < max && queue_.try_pop(out[k])) ++k;
-    return k;
-  }
-
- private:
-  tbb::concurrent_bounded_queue<T> queue_;
-};
-#endif
 
 // ---------------------------------------------------------------------------------------------
 // A transfer and its check
@@ -256,13 +79,27 @@ struct Received {
   std::vector<double> latency_ns;  // filled when asked
 };
 
+// How a transfer is paced. gap_ns = 0 (throughput): as fast as the queue goes, nothing timed.
+// gap_ns > 0 (latency): one batch at most every gap_ns, every message stamped with its batch's
+// send time, and no batch after `deadline` (steady-clock ns). poll: the consumer never sleeps, it
+// spins on try_pop where it would call pop, so no latency includes a wake-up.
+struct Pace {
+  std::int64_t gap_ns = 0, deadline = 0;
+  bool poll = false;
+};
+
 // The consumer: takes messages until the last one, checks the sequence, sums the payload words.
 template <class T, class Q>
-void consume(Q& queue, std::size_t batch, bool timed, Received& r) {
+void consume(Q& queue, std::size_t batch, Pace pace, Received& r) {
   std::vector<T> buffer(batch);
+  const bool timed = pace.gap_ns > 0;
   for (bool last = false; !last;) {
-    const std::size_t k = queue.pop(buffer.data(), batch);
-    const std::int64_t now = timed ? now_ns() : 0;
+    std::size_t k = 0;
+    if (pace.poll)
+      for (unsigned spins = 0; (k = queue.try_pop(buffer.data(), batch)) == 0;) relax(spins);
+    else
+      k = queue.pop(buffer.data(), batch);
+    const std::int64_t now = timed ? now_ns() : 0;  // receipt: when pop returned
     for (std::size_t i = 0; i < k; ++i) {
       const T& m = buffer[i];
       const std::uint64_t seq = m.seq & ~kLast;
@@ -276,37 +113,38 @@ void consume(Q& queue, std::size_t batch, bool timed, Received& r) {
   }
 }
 
-// Sends `total` messages in batches. With gap_ns > 0 (latency): one message at a time, at least
-// gap_ns apart, and no more once `deadline` (steady-clock ns) has passed.
+// Sends `total` messages, `batch` per push (the last push may hold fewer).
 template <class T, class Q>
-Received transfer(std::size_t capacity, std::uint64_t total, std::size_t batch, std::int64_t gap_ns, std::int64_t deadline = 0) {
+Received transfer(std::size_t capacity, std::uint64_t total, std::size_t batch, Pace pace = {}) {
   Q queue(capacity);
   Received r;
-  if (gap_ns > 0) batch = 1, r.latency_ns.reserve(std::min<std::uint64_t>(total, 1 << 20));
+  const bool timed = pace.gap_ns > 0;
+  if (timed) r.latency_ns.reserve(std::min<std::uint64_t>(total, 1 << 20));
   {
-    std::jthread consumer([&] { consume<T>(queue, batch, gap_ns > 0, r); });
+    std::jthread consumer([&] { consume<T>(queue, batch, pace, r); });
     std::vector<T> buffer(batch);
     std::int64_t next = now_ns();
     for (std::uint64_t sent = 0;;) {
       const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(batch, total - sent));
       bool last = sent + k == total;
-      if (gap_ns > 0) {  // at least gap_ns between messages: a late one is not followed by a burst
+      if (timed) {  // at least gap_ns between batches: a late one is not followed by a burst
         std::int64_t now;  // a pure spin, no yield: a yield on a busy machine can cost milliseconds
         while ((now = now_ns()) < next) {
 #if defined(__x86_64__) || defined(__i386__)
           _mm_pause();
 #endif
         }
-        next = now + gap_ns;
-        last = last || (deadline > 0 && now >= deadline);
+        next = now + pace.gap_ns;
+        last = last || (pace.deadline > 0 && now >= pace.deadline);
       }
       for (std::size_t i = 0; i < k; ++i) {
         T& m = buffer[i];
         m.seq = sent + i;
         for (std::size_t w = 0; w < m.payload.size(); ++w) m.payload[w] = word(m.seq, w);
-        m.sent_ns = gap_ns > 0 ? now_ns() : 0;
       }
       if (last) buffer[k - 1].seq |= kLast;
+      const std::int64_t stamp = timed ? now_ns() : 0;  // the batch's send time: its messages are built
+      for (std::size_t i = 0; i < k; ++i) buffer[i].sent_ns = stamp;
       queue.push(buffer.data(), k);
       sent += k;
       if (last) {
@@ -346,27 +184,14 @@ void throughput(Setup& s, const std::string& name, std::size_t batch, const std:
   using T = Message<Bytes>;
   if (check) {
     record_check(s.checks, name + ": every message once, in order, intact (bytes per message)", Bytes,
-                 transfer<T, Q<T>>(s.capacity, s.messages, batch, 0));
+                 transfer<T, Q<T>>(s.capacity, s.messages, batch));
     return;
   }
   const auto stats = s.ctx.measure(fmt::format("{}/{}B/batch{}", name, Bytes, batch), [&] {
-    benchmark::DoNotOptimize(transfer<T, Q<T>>(s.capacity, s.messages, batch, 0).checksum);
+    benchmark::DoNotOptimize(transfer<T, Q<T>>(s.capacity, s.messages, batch).checksum);
   });
   const dp::Stats per = stats.per(static_cast<double>(s.messages));
   s.ctx.result.add_point(series, series == name ? "bytes" : "batch", x, per, 1e3 / per.median_ns, "M messages/s", "message");
-}
-
-// Every queue this build has, as one call: F(name, tag) with tag a Q template's stand-in.
-template <class F>
-void for_each_queue(F&& f) {
-  f.template operator()<MutexQueue>("mutex-cv");
-  f.template operator()<SpscRing>("spsc-ring");
-#ifdef DP_CHANNELS_HAVE_MOODYCAMEL
-  f.template operator()<Moodycamel>("moodycamel");
-#endif
-#ifdef DP_CHANNELS_HAVE_TBB
-  f.template operator()<TbbBounded>("tbb");
-#endif
 }
 
 void sweep_throughput(Setup& s, bool check) {
@@ -376,6 +201,75 @@ void sweep_throughput(Setup& s, bool check) {
     throughput<256, Q>(s, name, 1, name, 256, check);
     for (std::size_t batch : {16, 256}) throughput<16, Q>(s, name, batch, name + " batched", static_cast<double>(batch), check);
   });
+}
+
+// p50, p99 and p99.9 of one latency run, as points of the series "<name> p50<suffix>" and so on.
+void add_latency(dp::Result& result, const std::string& name, const std::string& suffix, const std::string& x_name,
+                 double x, const Received& r) {
+  const int got = static_cast<int>(r.latency_ns.size());  // fewer than asked if the deadline came first
+  const dp::Stats st{.median_ns = dp::percentile(r.latency_ns, 0.5), .p10_ns = dp::percentile(r.latency_ns, 0.1),
+                     .p90_ns = dp::percentile(r.latency_ns, 0.9), .min_ns = 0, .reps = got};
+  result.add_point(fmt::format("{} p50{}", name, suffix), x_name, x, st, 0, "", "message");
+  for (const auto& [label, q] : {std::pair{"p99", 0.99}, std::pair{"p99.9", 0.999}}) {
+    const double v = dp::percentile(r.latency_ns, q);
+    result.add_point(fmt::format("{} {}{}", name, label, suffix), x_name, x,
+                     dp::Stats{.median_ns = v, .p10_ns = v, .p90_ns = v, .min_ns = 0, .reps = got}, 0, "", "message");
+  }
+}
+
+// Latency by message size and batch: a batch every 20 us, consumers that spin (Pace::poll), so
+// no one is woken and what remains is the queue's own work: copies, indices, locks, batching.
+constexpr std::int64_t kSpinGapNs = 20'000;
+
+template <std::size_t Bytes, template <class> class Q>
+void spin_latency(Setup& s, dp::ChecksBySize& checks, const std::string& name, std::size_t batch, bool by_batch, double step_ns) {
+  using T = Message<Bytes>;
+  const std::uint64_t n = batch * std::max<std::uint64_t>(100, static_cast<std::uint64_t>(step_ns) / kSpinGapNs);
+  const Pace pace{.gap_ns = kSpinGapNs, .deadline = now_ns() + 2 * static_cast<std::int64_t>(step_ns), .poll = true};
+  const Received r = transfer<T, Q<T>>(s.capacity, n, batch, pace);
+  const char* what = by_batch ? "batch, spinning consumer, every message once, in order (messages per batch)"
+                              : "size, spinning consumer, every message once, in order (bytes per message)";
+  record_check(checks, fmt::format("{}: latency by {}", name, what), by_batch ? batch : Bytes, r);
+  add_latency(s.ctx.result, name, by_batch ? " by batch" : " by size", by_batch ? "messages per batch" : "message bytes",
+              static_cast<double>(by_batch ? batch : Bytes), r);
+}
+
+void sweep_spin_latency(Setup& s, dp::ChecksBySize& checks, double step_ns) {
+  for_each_queue([&]<template <class> class Q>(const std::string& name) {
+    spin_latency<16, Q>(s, checks, name, 1, false, step_ns);
+    spin_latency<64, Q>(s, checks, name, 1, false, step_ns);
+    spin_latency<256, Q>(s, checks, name, 1, false, step_ns);
+    for (std::size_t batch : {1, 8, 64}) spin_latency<16, Q>(s, checks, name, batch, true, step_ns);
+  });
+}
+
+// Eight plots: throughput by size and by batch; latency (p50, and p99.9 for the tail) by gap, by
+// size and by batch. Each plot holds one series per queue: "<queue><suffix>".
+void add_plots(dp::Result& result) {
+  const auto plot = [&](const char* name, const char* title, const char* xlabel, const char* ylabel, dp::PlotSpec::Y y,
+                        const std::string& suffix) {
+    std::vector<std::string> variants;
+    for_each_queue([&]<template <class> class Q>(const std::string& queue) { variants.push_back(queue + suffix); });
+    result.plots.push_back(dp::PlotSpec{.name = name, .title = title, .xlabel = xlabel, .ylabel = ylabel, .y = y,
+                                        .logx = true, .logy = true, .variants = variants});
+  };
+  using Y = dp::PlotSpec::Y;
+  plot("throughput-size", "One producer, one consumer, one message per call", "message size (bytes)", "M messages/s",
+       Y::throughput, "");
+  plot("throughput-batch", "16-byte messages, pushed and popped in batches", "messages per push (batch size)",
+       "M messages/s", Y::throughput, " batched");
+  plot("latency", "One-way latency (median), one message at a time", "gap between messages (ns)",
+       "ns from push to pop (p50)", Y::time, " p50");
+  plot("latency-tail", "One-way latency, the slowest 1 in 1000", "gap between messages (ns)",
+       "ns from push to pop (p99.9)", Y::time, " p99.9");
+  plot("latency-size", "One-way latency (median) by message size, spinning consumer", "message size (bytes)",
+       "ns from push to pop (p50)", Y::time, " p50 by size");
+  plot("latency-size-tail", "One-way latency by message size, the slowest 1 in 1000", "message size (bytes)",
+       "ns from push to pop (p99.9)", Y::time, " p99.9 by size");
+  plot("latency-batch", "One-way latency (median) by batch, 16-byte messages, spinning consumer",
+       "messages per push (batch size)", "ns from batch push to pop (p50)", Y::time, " p50 by batch");
+  plot("latency-batch-tail", "One-way latency by batch, the slowest 1 in 1000", "messages per push (batch size)",
+       "ns from batch push to pop (p99.9)", Y::time, " p99.9 by batch");
 }
 
 void run(dp::LabContext& ctx) {
@@ -392,7 +286,7 @@ void run(dp::LabContext& ctx) {
 
   if (dp::kSanitized && ctx.quick) {
     s.messages = std::min<std::uint64_t>(s.messages, 1000);
-    ctx.result.notes.push_back("Sanitizer build: 1000 messages per transfer and 10 ms latency runs; the timings mean nothing here, the checks do.");
+    ctx.result.notes.push_back("Sanitizer build: 1000 messages per transfer, 10 ms latency runs (5 ms by size and batch); the timings mean nothing here, the checks do.");
   }
   // Check first: every queue, every message size and batch, a full transfer each.
   sweep_throughput(s, true);
@@ -408,12 +302,15 @@ void run(dp::LabContext& ctx) {
     }
   });
 
-  // Latency: one 16-byte message every `gap`, from 2 us (the consumer barely rests) to 1 ms.
-  const std::vector<std::uint64_t> gaps = ctx.quick ? std::vector<std::uint64_t>{2'000, 20'000, 200'000}
-                                                    : std::vector<std::uint64_t>{2'000, 6'000, 20'000, 60'000, 200'000, 600'000, 1'000'000};
+  // Latency runs check what they carried too (a latency from a broken transfer means nothing).
   double step_ns = static_cast<double>(ctx.params.integer("latency-ms")) * 1e6;  // per queue and gap
   if (dp::kSanitized && ctx.quick) step_ns = std::min(step_ns, 1e7);
   dp::ChecksBySize latency_checks;
+  sweep_spin_latency(s, latency_checks, step_ns / 2);  // at 20 us gaps, half as long is enough samples
+
+  // Latency by gap: one 16-byte message every `gap`, from 2 us (the consumer barely rests) to 1 ms.
+  const std::vector<std::uint64_t> gaps = ctx.quick ? std::vector<std::uint64_t>{2'000, 20'000, 200'000}
+                                                    : std::vector<std::uint64_t>{2'000, 6'000, 20'000, 60'000, 200'000, 600'000, 1'000'000};
   dp::Sweep sweep(ctx, "gap between messages", gaps,
                   {.label = [](std::uint64_t ns) { return dp::format_duration_ns(static_cast<double>(ns)); }});
   for (std::uint64_t gap : sweep) {
@@ -421,22 +318,15 @@ void run(dp::LabContext& ctx) {
     const std::uint64_t n = std::max<std::uint64_t>(100, static_cast<std::uint64_t>(step_ns) / gap);
     for_each_queue([&]<template <class> class Q>(const std::string& name) {
       using T = Message<16>;
-      const Received r = transfer<T, Q<T>>(s.capacity, n, 1, static_cast<std::int64_t>(gap), now_ns() + 2 * static_cast<std::int64_t>(step_ns));
+      const Pace pace{.gap_ns = static_cast<std::int64_t>(gap), .deadline = now_ns() + 2 * static_cast<std::int64_t>(step_ns)};
+      const Received r = transfer<T, Q<T>>(s.capacity, n, 1, pace);
       record_check(latency_checks, name + ": latency runs, every message once, in order (gap ns)", gap, r);
-      const int got = static_cast<int>(r.latency_ns.size());  // fewer than n if the deadline came first
-      const dp::Stats st{.median_ns = dp::percentile(r.latency_ns, 0.5), .p10_ns = dp::percentile(r.latency_ns, 0.1),
-                         .p90_ns = dp::percentile(r.latency_ns, 0.9), .min_ns = 0, .reps = got};
-      ctx.result.add_point(name + " p50", "gap ns", static_cast<double>(gap), st, 0, "", "message");
-      for (const auto& [label, q] : {std::pair{"p99", 0.99}, std::pair{"p99.9", 0.999}}) {
-        const double v = dp::percentile(r.latency_ns, q);
-        ctx.result.add_point(fmt::format("{} {}", name, label), "gap ns", static_cast<double>(gap),
-                             dp::Stats{.median_ns = v, .p10_ns = v, .p90_ns = v, .min_ns = 0, .reps = got}, 0, "", "message");
-      }
+      add_latency(ctx.result, name, "", "gap ns", static_cast<double>(gap), r);
     });
   }
   latency_checks.report(ctx.result);
 
-  // Key figures: the ring against moodycamel, and what waking a sleeper costs.
+  // Key figures: the ring against moodycamel, what size and batching add, what waking a sleeper costs.
   const dp::Point* ring = ctx.result.point_at("spsc-ring", 16);
   if (const dp::Point* mc = ctx.result.point_at("moodycamel", 16); ring && mc)
     ctx.result.headlines.push_back({"spsc-ring / moodycamel throughput (16 B, batch 1)",
@@ -444,8 +334,18 @@ void run(dp::LabContext& ctx) {
                                                 ring->throughput, mc->throughput)});
   const double last_gap = static_cast<double>(sweep.last_done());
   ctx.result.notes.push_back(fmt::format("A latency run sends for about {:g} s per queue and gap (at most twice that), so long gaps "
-                                         "have fewer samples; the key figures give the count. p99.9 of fewer than 1000 is nearly the maximum.",
-                                         step_ns / 1e9));
+                                         "have fewer samples; the key figures give the count. p99.9 of fewer than 1000 is nearly the maximum. "
+                                         "Latency by size and batch: {:g} s per queue and step, a batch every 20 us.",
+                                         step_ns / 1e9, step_ns / 2e9));
+  for_each_queue([&]<template <class> class Q>(const std::string& name) {
+    const dp::Point* size16 = ctx.result.point_at(name + " p50 by size", 16);
+    const dp::Point* size256 = ctx.result.point_at(name + " p50 by size", 256);
+    const dp::Point* batch64 = ctx.result.point_at(name + " p50 by batch", 64);
+    if (size16 && size256 && batch64)
+      ctx.result.headlines.push_back({fmt::format("{} latency p50, spinning consumer: 16 B / 256 B / batches of 64 x 16 B", name),
+                                      fmt::format("{} / {} / {}", dp::format_duration_ns(size16->median_ns),
+                                                  dp::format_duration_ns(size256->median_ns), dp::format_duration_ns(batch64->median_ns))});
+  });
   for_each_queue([&]<template <class> class Q>(const std::string& name) {
     const dp::Point* p50 = ctx.result.point_at(name + " p50", last_gap);
     const dp::Point* p99 = ctx.result.point_at(name + " p99", last_gap);
@@ -464,23 +364,7 @@ void run(dp::LabContext& ctx) {
                                                : fmt::format("none: the sleeper was {} faster", dp::format_duration_ns(-wake))});
     }
   }
-
-  std::vector<std::string> by_size, by_batch, p50, p999;
-  for_each_queue([&]<template <class> class Q>(const std::string& name) {
-    by_size.push_back(name), by_batch.push_back(name + " batched"), p50.push_back(name + " p50"), p999.push_back(name + " p99.9");
-  });
-  ctx.result.plots.push_back(dp::PlotSpec{.name = "throughput-size", .title = "One producer, one consumer, one message per call",
-                                          .xlabel = "message size (bytes)", .ylabel = "M messages/s",
-                                          .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = true, .variants = by_size});
-  ctx.result.plots.push_back(dp::PlotSpec{.name = "throughput-batch", .title = "16-byte messages, pushed and popped in batches",
-                                          .xlabel = "messages per push (batch size)", .ylabel = "M messages/s",
-                                          .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = true, .variants = by_batch});
-  ctx.result.plots.push_back(dp::PlotSpec{.name = "latency", .title = "One-way latency (median), one message at a time",
-                                          .xlabel = "gap between messages (ns)", .ylabel = "ns from push to pop (p50)",
-                                          .y = dp::PlotSpec::Y::time, .logx = true, .logy = true, .variants = p50});
-  ctx.result.plots.push_back(dp::PlotSpec{.name = "latency-tail", .title = "One-way latency, the slowest 1 in 1000",
-                                          .xlabel = "gap between messages (ns)", .ylabel = "ns from push to pop (p99.9)",
-                                          .y = dp::PlotSpec::Y::time, .logx = true, .logy = true, .variants = p999});
+  add_plots(ctx.result);
 }
 
 }  // namespace
@@ -498,7 +382,7 @@ DP_REGISTER_LAB({
              .requires_gpu = {}},
     .params = {dp::ParamSpec::integer("capacity", "slots of the bounded queues", 1024, 1024, 2, 1 << 20),
                dp::ParamSpec::integer("messages", "messages per throughput transfer", 200'000, 5'000, 1000, 10'000'000),
-               dp::ParamSpec::integer("latency-ms", "length of one latency run (one queue, one gap) in ms", 1000, 100, 10,
+               dp::ParamSpec::integer("latency-ms", "length of one latency run (one queue, one gap) in ms; a size or batch run takes half", 1000, 100, 10,
                                       60'000)},
     .run = run,
 });

@@ -14,7 +14,8 @@
 //   std::reduce  std::reduce / std::transform_reduce with std::execution::par_unseq (libstdc++
 //                runs them on TBB), inside the same task_arena
 // Every sum is kept in double (a float total stops growing once it reaches 2^24 times its addends).
-// Speedup = serial time / time on t threads; efficiency = speedup / t.
+// Speedup = serial time / time on t threads; efficiency = speedup / t. How a variant gets exactly
+// t threads (a TBB arena) and which counts are swept: parallel_for_threads.hpp beside this file.
 //
 // ThreadSanitizer builds: Debian's libtbb and libgomp are not built with TSan, so TSan cannot see
 // their synchronisation and reports races that are not there. There, `tbb` and `std::reduce` run
@@ -31,7 +32,6 @@
 #include <execution>
 #include <functional>
 #include <numeric>
-#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -40,16 +40,17 @@
 
 #include <fmt/format.h>
 #include <tbb/blocked_range.h>
-#include <tbb/global_control.h>
 #include <tbb/parallel_reduce.h>
-#include <tbb/task_arena.h>
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/portability.hpp"  // DP_TSAN, DP_SANITIZED
 #include "core/sweep.hpp"
+#include "labs/m2/parallel_for_threads.hpp"  // Kernel, Prepared, thread_counts
 
 namespace {
+
+using namespace dp::parallel_for;  // the plumbing: Kernel, TbbThreads, Prepared, thread_counts
 
 // ---------------------------------------------------------------------------------------------
 // The work per element
@@ -134,7 +135,7 @@ double openmp(std::span<const float> x, int threads) {
 
 #ifndef DP_TSAN
 // TBB: split the range into chunks (at least kGrain elements each); idle threads steal chunks;
-// partial totals are joined pairwise. It runs in the task_arena the caller entered (see run()).
+// partial totals are joined pairwise. It runs in the task_arena the caller entered (Prepared).
 constexpr std::size_t kGrain = 16 * 1024;
 
 template <Work W>
@@ -174,8 +175,6 @@ double std_reduce(std::span<const float> x, int threads) {
 // Variants as data
 // ---------------------------------------------------------------------------------------------
 
-using Kernel = double (*)(std::span<const float>, int);
-
 struct Variant {
   std::string name;
   Kernel sum, map;
@@ -195,48 +194,6 @@ std::vector<Variant> all_variants() {
 
 const char* work_name(Work w) { return w == Work::sum ? "sum" : "map"; }
 Kernel kernel(const Variant& v, Work w) { return w == Work::sum ? v.sum : v.map; }
-
-#ifndef DP_TSAN
-// TBB (and so std::execution) limited to exactly `threads` threads: a global_control lifts TBB's
-// default cap of one thread per CPU (for the oversubscribed counts); the arena has `threads` slots.
-class TbbThreads {
- public:
-  explicit TbbThreads(int threads)
-      : control_(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads)),
-        arena_(threads) {
-    arena_.initialize();
-  }
-  double run(const std::function<double()>& body) { return arena_.execute(body); }
-
- private:
-  tbb::global_control control_;
-  tbb::task_arena arena_;
-};
-#endif
-
-// A variant ready to run one loop on `threads` threads; TBB's arena is built here, so that a
-// measurement times only the passes.
-class Prepared {
- public:
-  Prepared(const Variant& v, Work w, int threads) : kernel_(kernel(v, w)), threads_(threads) {
-#ifndef DP_TSAN
-    if (v.uses_tbb_arena) tbb_.emplace(threads);
-#endif
-  }
-  double operator()(std::span<const float> x) {
-#ifndef DP_TSAN
-    if (tbb_) return tbb_->run([&] { return kernel_(x, threads_); });
-#endif
-    return kernel_(x, threads_);
-  }
-
- private:
-  Kernel kernel_;
-  int threads_;
-#ifndef DP_TSAN
-  std::optional<TbbThreads> tbb_;
-#endif
-};
 
 // ---------------------------------------------------------------------------------------------
 // Reference and check
@@ -287,7 +244,7 @@ void check_variants(dp::LabContext& ctx, const std::vector<Variant>& variants, c
       std::vector<std::string> got;
       for (int t : counts) {
         if (v.name == "serial" && t > 1) break;
-        const double total = Prepared(v, w, t)(x);
+        const double total = Prepared(kernel(v, w), v.uses_tbb_arena, t)(x);
         worst = std::max(worst, std::fabs(total - static_cast<double>(ref.total)));
         got.push_back(fmt::format("{}t {:.10g}", t, total));
         if (std::isnan(total)) worst = INFINITY;
@@ -302,16 +259,6 @@ void check_variants(dp::LabContext& ctx, const std::vector<Variant>& variants, c
 // ---------------------------------------------------------------------------------------------
 // The run
 // ---------------------------------------------------------------------------------------------
-
-// Full: every count 1..cpus; quick: powers of two and cpus. Then 2x and 4x cpus, oversubscribed.
-std::vector<int> thread_counts(int cpus, bool quick) {
-  std::vector<int> counts;
-  for (int t = 1; t <= cpus; ++t)
-    if (!quick || (t & (t - 1)) == 0 || t == cpus) counts.push_back(t);
-  counts.push_back(2 * cpus);
-  counts.push_back(4 * cpus);
-  return counts;
-}
 
 std::string x_name(Work w, bool efficiency) {
   return fmt::format("threads ({}{})", work_name(w), efficiency ? ", efficiency" : "");
@@ -361,7 +308,7 @@ void run(dp::LabContext& ctx) {
   double serial_ns[2] = {};
   for (Work w : {Work::sum, Work::map}) {
     const dp::Stats s = ctx.measure(fmt::format("{}/serial", work_name(w)),
-                                    [&] { benchmark::DoNotOptimize(Prepared(variants[0], w, 1)(data(w))); });
+                                    [&] { benchmark::DoNotOptimize(Prepared(kernel(variants[0], w), false, 1)(data(w))); });
     serial_ns[static_cast<int>(w)] = s.median_ns;
     ctx.result.add_point(fmt::format("{} serial", work_name(w)), x_name(w, false), 1, s, 1.0, "x serial", "pass");
   }
@@ -372,7 +319,7 @@ void run(dp::LabContext& ctx) {
     for (Work w : {Work::sum, Work::map}) {
       for (const Variant& v : variants) {
         if (v.name == "serial") continue;
-        Prepared pass(v, w, t);
+        Prepared pass(kernel(v, w), v.uses_tbb_arena, t);
         const dp::Stats s = ctx.measure(fmt::format("{}/{}/{}", work_name(w), v.name, t),
                                         [&] { benchmark::DoNotOptimize(pass(data(w))); });
         const double speedup = serial_ns[static_cast<int>(w)] / s.median_ns;
