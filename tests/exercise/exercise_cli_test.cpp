@@ -65,11 +65,8 @@ std::string sabotaged_baseline(const ex::ExerciseInfo& info, const std::string& 
   return shader ? text : "#include <vector>\n" + text;
 }
 
-// A loop that never ends, in the exercise's language.
-std::string endless_loop(const ex::ExerciseInfo& info) {
-  return info.language == ex::Language::glsl ? "{ uint spin = 0u; while (spin != 1u) { spin = (spin + 2u) % 4u; } }"
-                                             : "for (volatile int spin = 0;; spin = spin + 1) {}";
-}
+// A loop that never ends (C++ only: see EndlessLoopIsStoppedAtTheTimeLimit).
+std::string endless_loop() { return "for (volatile int spin = 0;; spin = spin + 1) {}"; }
 
 fs::path wrong_file(const ex::ExerciseInfo& info) {
   return fs::path(DP_TEST_SOURCE_DIR) / "exercise" / "wrong" / (info.id + fs::path(info.file).extension().string());
@@ -146,8 +143,12 @@ TEST_P(EveryExercise, SegfaultIsReportedWithWhere) {
 }
 
 TEST_P(EveryExercise, EndlessLoopIsStoppedAtTheTimeLimit) {
+  // Shader compilers may assume that a loop ends (Vulkan promises no forward progress): a planted
+  // endless loop came out of lavapipe's compiler as a finite, wrong shader. The time limit is the
+  // same code for both languages, and the C++ exercises test it.
+  if (info().language == ex::Language::glsl) GTEST_SKIP() << "an endless loop cannot be planted reliably in a shader";
   ProcessResult r;
-  const auto j = check_with(sabotaged_baseline(info(), endless_loop(info())), &r, "--quick --time-limit 2");
+  const auto j = check_with(sabotaged_baseline(info(), endless_loop()), &r, "--quick --time-limit 2");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(j.value("outcome", ""), "timed_out") << r.output;
   EXPECT_NE(r.output.find("time limit (2 s)"), std::string::npos) << r.output;
@@ -306,7 +307,7 @@ TEST(ExerciseCommands, ProgressDatabaseIsIntactAfterCrashesAndTimeouts) {
   EXPECT_EQ(env.run("exercise check transpose --quick").exit_code, 0);
   write(env.file(info), sabotaged_baseline(info, "{ volatile int* p = nullptr; *p = 1; }"));
   EXPECT_EQ(env.run("exercise check transpose --quick").exit_code, 1);
-  write(env.file(info), sabotaged_baseline(info, "for (volatile int spin = 0;; spin = spin + 1) {}"));
+  write(env.file(info), sabotaged_baseline(info, endless_loop()));
   EXPECT_EQ(env.run("exercise check transpose --quick --time-limit 1").exit_code, 1);
   History db(env.history(), History::Access::read_only);
   const auto p = db.exercise_progress("transpose");
