@@ -5,7 +5,8 @@ For every registered exercise (or those named), in a scratch workspace, history 
   - `exercise check` of the unchanged baseline, build included (the target: < 15 s on 2 cores);
   - a re-check with no change, which reuses the build (target: < 3 s);
   - our solution's check, `--repetitions`-times: its speedup over the baseline (target: at least
-    the exercise's own target on this machine), and the baseline's median time per timed size.
+    the exercise's own target on this machine), and the baseline's median time per timed size;
+    for exercises graded on accuracy, its error (target: at most the exercise's target error).
 Writes one JSON (default bench/results/exercises-<host>.json) and prints a table.
 
   bench/exercises/measure.py [--dontpanic build/release/dontpanic] [--repetitions 3] [--out FILE] [id ...]
@@ -74,29 +75,37 @@ def main():
             reader_file = next((scratch / "work" / ex_id).glob("*.c*"))
             solution = next((ROOT / "exercises" / f"m{e['module']}" / ex_id).glob("solution.*"))
             shutil.copyfile(solution, reader_file)
-            speedups, timed = [], []
+            speedups, errors, timed, goal, target_error = [], [], [], "speed", None
             for _ in range(args.repetitions):
                 p, _ = run("exercise", "check", ex_id, "--json", str(report))
                 j = json.loads(report.read_text())
                 if j["outcome"] != "correct":
                     sys.exit(f"measure.py: our solution of {ex_id} failed:\n{p.stdout}{p.stderr}")
                 speedups.append(j["speedup"])
+                errors.append(j.get("error", -1))
+                goal, target_error = j.get("goal", "speed"), j.get("target_error")
                 timed = j["timed"]
-            rows.append({
-                "id": ex_id, "module": e["module"], "level": e["level"],
+            row = {
+                "id": ex_id, "module": e["module"], "level": e["level"], "goal": goal,
                 "baseline_check_s_with_build": round(first_s, 2),
                 "recheck_s": round(again_s, 2), "recheck_reused_build": reused,
                 "baseline_median_ms": {str(t["n"]): round(t["baseline_median_ns"] / 1e6, 3) for t in timed},
                 "solution_speedups": [round(s, 2) for s in speedups],
                 "solution_speedup_median": round(statistics.median(speedups), 2),
-                "target_speedup": e["target_speedup"],
-                "solution_reaches_target": statistics.median(speedups) >= e["target_speedup"],
                 "baseline_vs_itself": round(baseline["speedup"], 2),
-            })
-            r = rows[-1]
+            }
+            if goal == "accuracy":
+                row.update({"solution_errors": errors, "target_error": target_error,
+                            "baseline_error": baseline.get("baseline_error"),
+                            "solution_reaches_target": max(errors) <= target_error})
+                verdict = f"error {max(errors):.3g} (baseline {baseline.get('baseline_error'):.3g}), target {target_error:g}"
+            else:
+                row.update({"target_speedup": e["target_speedup"],
+                            "solution_reaches_target": statistics.median(speedups) >= e["target_speedup"]})
+                verdict = f"solution {row['solution_speedup_median']}x (runs {row['solution_speedups']}), target {e['target_speedup']}x"
+            rows.append(row)
             print(f"{ex_id:20s} check {first_s:5.1f} s, re-check {again_s:4.1f} s; baseline "
-                  f"{r['baseline_median_ms']} ms; solution {r['solution_speedup_median']}x "
-                  f"(runs {r['solution_speedups']}), target {e['target_speedup']}x", flush=True)
+                  f"{row['baseline_median_ms']} ms; {verdict}", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
