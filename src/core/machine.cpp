@@ -51,6 +51,31 @@ int count_cpu_list(const std::string& list) {
   return count;
 }
 
+// Where the kernel publishes no /sys/.../cache (some VMs do not), glibc still reads the sizes
+// from the CPU itself (CPUID) through sysconf. Sharing is not known there: L1 and L2 are taken
+// as per core, the L3 as shared by every CPU.
+std::vector<CacheInfo> caches_from_sysconf() {
+  struct Source {
+    int level;
+    const char* kind;
+    int size_name, line_name;
+  };
+  const Source sources[] = {{1, "data", _SC_LEVEL1_DCACHE_SIZE, _SC_LEVEL1_DCACHE_LINESIZE},
+                            {1, "instruction", _SC_LEVEL1_ICACHE_SIZE, _SC_LEVEL1_ICACHE_LINESIZE},
+                            {2, "unified", _SC_LEVEL2_CACHE_SIZE, _SC_LEVEL2_CACHE_LINESIZE},
+                            {3, "unified", _SC_LEVEL3_CACHE_SIZE, _SC_LEVEL3_CACHE_LINESIZE}};
+  std::vector<CacheInfo> caches;
+  for (const Source& s : sources) {
+    const long bytes = sysconf(s.size_name);
+    if (bytes <= 0) continue;
+    const long line = sysconf(s.line_name);
+    caches.push_back({.level = s.level, .kind = s.kind, .bytes = static_cast<std::uint64_t>(bytes),
+                      .line_bytes = line > 0 ? static_cast<int>(line) : 64,
+                      .shared_by_cpus = s.level == 3 ? std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))) : 1});
+  }
+  return caches;
+}
+
 std::vector<CacheInfo> read_caches() {
   std::vector<CacheInfo> caches;
   const fs::path dir = "/sys/devices/system/cpu/cpu0/cache";
@@ -71,6 +96,7 @@ std::vector<CacheInfo> read_caches() {
     }
     caches.push_back(c);
   }
+  if (caches.empty()) caches = caches_from_sysconf();
   std::sort(caches.begin(), caches.end(), [](const CacheInfo& a, const CacheInfo& b) {
     return std::tie(a.level, a.kind) < std::tie(b.level, b.kind);
   });
