@@ -4,13 +4,12 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "core/process.hpp"
+#include "exercise/workspace.hpp"  // read_text_file
 #ifdef DP_HAVE_GPU
 #include "gpu/shader_compiler.hpp"
 #endif
@@ -36,19 +35,6 @@ std::vector<std::string> project_flags(bool sanitize) {
   return flags;
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("cannot read {}", path.string()));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::uint64_t fnv1a64(std::string_view text, std::uint64_t h = 0xcbf29ce484222325ull) {
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
-
 // Everything that makes one build differ from another: the compiler (and its version), the flags,
 // the file, and every header in the exercise's folder it may include.
 std::uint64_t build_key(const BuildRequest& r, const std::vector<std::string>& flags) {
@@ -56,14 +42,19 @@ std::uint64_t build_key(const BuildRequest& r, const std::vector<std::string>& f
   std::uint64_t h = fnv1a64(compiler());
   h = fnv1a64(version, h);
   for (const auto& f : flags) h = fnv1a64(f + '\n', h);
-  h = fnv1a64(read_file(r.source), h);
+  h = fnv1a64(read_text_file(r.source), h);
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(r.include_dir, ec))
-    if (entry.path().extension() == ".hpp") h = fnv1a64(read_file(entry.path()), h);
+    if (entry.path().extension() == ".hpp") h = fnv1a64(read_text_file(entry.path()), h);
   return h;
 }
 
 }  // namespace
+
+std::uint64_t fnv1a64(std::string_view text, std::uint64_t h) {
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
 
 fs::path build_cache_dir() {
   if (const char* dir = std::getenv("DONTPANIC_EXERCISE_CACHE"); dir && *dir) return dir;
@@ -124,7 +115,7 @@ BuildOutcome check_shader(const fs::path& shader) {
   out.command = "shaderc (GLSL -> SPIR-V, as the runner compiles it)";
   try {
     gpu::ShaderCompiler compiler;
-    compiler.compile({.name = shader.filename().string(), .glsl = read_file(shader)});
+    compiler.compile({.name = shader.filename().string(), .glsl = read_text_file(shader)});
     out.ok = true;
   } catch (const Error& e) {
     out.compiler_output = e.what();

@@ -6,7 +6,9 @@
 // unchanged file reuses its build.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,9 @@ struct BuildOutcome {
   bool reused = false;                  // found in the cache, nothing compiled
   std::string command;                  // the compile command, to show the reader on failure
 };
+
+// FNV-1a, 64 bits: the content hash that names a build (and a checked file in the progress).
+std::uint64_t fnv1a64(std::string_view text, std::uint64_t h = 0xcbf29ce484222325ull);
 
 // Where builds are kept: $DONTPANIC_EXERCISE_CACHE, else $XDG_CACHE_HOME/dontpanic/exercises,
 // else ~/.cache/dontpanic/exercises.

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <random>
 #include <sstream>
 
@@ -18,6 +17,7 @@
 #include "core/machine.hpp"
 #include "core/process.hpp"
 #include "core/source_tree.hpp"
+#include "exercise/workspace.hpp"  // read_text_file
 
 namespace fs = std::filesystem;
 
@@ -86,12 +86,6 @@ std::string last_lines(const std::string& text, int lines) {
   return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 
@@ -218,7 +212,7 @@ CheckResult check_exercise(const ExerciseDef& def, const fs::path& reader_file, 
                          : fmt::format("the runner stopped with exit code {} {}", run.exit_code, where(step));
     while (!result.message.empty() && result.message.back() == '\n') result.message.pop_back();
   } else {
-    result.report = nlohmann::json::parse(read_text(report_path)).get<Report>();
+    result.report = nlohmann::json::parse(read_text_file(report_path)).get<Report>();
     fs::remove(report_path, ec);
     const Report& r = *result.report;
     result.outcome = r.correct ? Outcome::correct : Outcome::wrong;

@@ -51,11 +51,6 @@ bool selected(const ExerciseInfo& info, const ListFilter& f) {
   return true;
 }
 
-std::string hash_hex(const std::string& text) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
-  return fmt::format("{:016x}", h);
-}
 
 const char* outcome_name(Outcome o) {
   switch (o) {
@@ -278,7 +273,7 @@ int run_check(const ExerciseDef& def, const CheckCommand& command, std::ostream&
     write_file_atomically(command.json_path, check_json(info, r, command.options.sanitize).dump(2) + "\n");
   try {
     History history(History::default_path());
-    history.record_exercise_check({.exercise = info.id, .checked_at = now_iso8601(), .source_hash = hash_hex(source),
+    history.record_exercise_check({.exercise = info.id, .checked_at = now_iso8601(), .source_hash = fmt::format("{:016x}", fnv1a64(source)),
                                    .mode = command.options.sanitize ? "sanitize" : "timed",
                                    .correct = r.outcome == Outcome::correct, .passed = r.passed,
                                    .speedup = r.speedup, .points = r.points});
