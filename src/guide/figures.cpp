@@ -177,10 +177,14 @@ FigureProvider::LabResult& FigureProvider::result_for(const std::string& lab,
   std::ostringstream table;  // the guide build shows figures, not tables
   RunOutcome outcome = run_lab(*def, options, table);
   warnings_.insert(warnings_.end(), outcome.warnings.begin(), outcome.warnings.end());
-  if (!outcome.checks_passed)
-    throw Error(fmt::format("lab '{}' failed a check, so its numbers are not shown; run "
-                            "`dontpanic run {} --quick` to see which",
-                            lab, lab));
+  if (!outcome.checks_passed) {
+    std::string failed;
+    for (const Check& check : outcome.result.checks)
+      if (!check.passed) failed += fmt::format("\n  [FAIL] {}: {}", check.name, check.detail);
+    throw Error(fmt::format("lab '{}' failed a check, so its numbers are not shown:{}\n"
+                            "Run `dontpanic run {} --quick` to repeat it with its table",
+                            lab, failed, lab));
+  }
   return cache_[lab] = LabResult{std::move(outcome.result), sources_.results_dir};
 }
 
