@@ -15,6 +15,7 @@ exec > >(tee "$out/full-runs.log") 2>&1
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
+export DONTPANIC_SOURCE_DIR=$root  # the peers' scripts, from the tree that travelled
 source bench/gpu/vulkan_loader.sh  # the Vulkan loader from .gl/, NVIDIA's ICD
 export XDG_CACHE_HOME=/tmp/dp-cache XDG_DATA_HOME=/tmp/dp-data DONTPANIC_GPU_VALIDATION=0
 echo "code version: $(git rev-parse --short HEAD 2>/dev/null || echo "${DP_COMMIT:-unknown}")"

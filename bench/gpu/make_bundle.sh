@@ -8,12 +8,15 @@
 # not this one. shaderc/glslang are linked statically, so no shader compiler library travels.
 #
 #   bench/gpu/make_bundle.sh          then: run bench/gpu/run_on_gpu_machine.sh there
+#   DP_BUNDLE_MARCH=x86-64-v4 bench/gpu/make_bundle.sh
+#                                     for CPU labs whose kernels are compiled for the build's SIMD
+#                                     width (our fp32 GEMM): AVX-512, which the GPU machine's Xeon has
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-build=build/h-gpu-bundle
+build=build/h-gpu-bundle${DP_BUNDLE_MARCH:+-$DP_BUNDLE_MARCH}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O3 -DNDEBUG -g0" -DBUILD_TESTING=OFF >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O3 -DNDEBUG -g0${DP_BUNDLE_MARCH:+ -march=$DP_BUNDLE_MARCH}" -DBUILD_TESTING=OFF >/dev/null
 ninja -C "$build" -j2 dontpanic
 
 rm -rf .gpubundle

@@ -12,6 +12,7 @@ exec > >(tee "$out/run.log") 2>&1
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
+export DONTPANIC_SOURCE_DIR=$root  # the peers' scripts, from the tree that travelled
 source bench/gpu/vulkan_loader.sh  # the Vulkan loader from .gl/, NVIDIA's ICD
 [ -f "$VK_DRIVER_FILES" ] || ls -R /usr/local/nvidia/share 2>/dev/null | head -20
 export XDG_CACHE_HOME=/tmp/dp-cache DONTPANIC_HISTORY=/tmp/dp-history.sqlite DONTPANIC_GPU_VALIDATION=0

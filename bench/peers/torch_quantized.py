@@ -22,6 +22,7 @@ Output: one JSON object on stdout:
 
 Usage
   torch_quantized.py --shapes 256x1024x1024,128x128x128 [--threads 1,2] [--reps 5]
+  (default threads: 1, 2, 4, ... below the core count, and the core count)
                      [--min-time 0.05] [--seed 1]
 """
 import argparse
@@ -69,7 +70,9 @@ def main():
     ap.add_argument("--min-time", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    threads = [int(t) for t in a.threads.split(",")] if a.threads else list(range(1, (os.cpu_count() or 1) + 1))
+    cores = os.cpu_count() or 1
+    threads = ([int(t) for t in a.threads.split(",")] if a.threads
+               else sorted({t for t in (1, 2, 4, 8, 16, 32, 64) if t < cores} | {cores}))
     rng = np.random.default_rng(a.seed)
     out = {"torch": torch.__version__, "engines": quantized_engines(), "results": [], "skipped": []}
     for (m, k, n) in parse_shapes(a.shapes):

@@ -7,7 +7,9 @@
 
 namespace dp {
 
-// The checkout this binary was built from (CMake's PROJECT_SOURCE_DIR).
+// The checkout this binary was built from (CMake's PROJECT_SOURCE_DIR), or $DONTPANIC_SOURCE_DIR
+// where that is set: a binary copied to another machine (bench/gpu/make_bundle.sh) finds the
+// peers' scripts and the exercises in the copy of the tree that travelled with it.
 std::filesystem::path source_dir();
 
 }  // namespace dp
