@@ -10,7 +10,9 @@
 #include <random>
 #include <vector>
 
+#include "labs/m3/int8_amx.hpp"
 #include "labs/m3/int8_kernels.hpp"
+#include "labs/m3/int8_layout.hpp"
 #include "labs/m3/quantize.hpp"
 #include "tensor/tensor.hpp"
 
@@ -102,7 +104,7 @@ TEST(Quantize, ErrorBoundHoldsAndCatchesAWrongWeightOrAMissingOffset) {
 TEST(Int8Kernels, EveryKernelHereEqualsTheReferenceOnRaggedShapes) {
   std::mt19937_64 rng(std::random_device{}());
   int kernels_run = 0;
-  for (Isa isa : {Isa::avx512_vnni, Isa::avx_vnni, Isa::avx2}) {
+  for (Isa isa : dp::quant::kAllIsas) {
     if (!dp::quant::cpu_has(isa)) continue;
     ++kernels_run;
     for (int trial = 0; trial < 12; ++trial) {

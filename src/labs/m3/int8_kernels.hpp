@@ -1,21 +1,17 @@
 // int8_kernels.hpp — int8 matrix products on the CPU's integer dot-product instructions.
 //
 // Index
-//   Isa               which instructions a kernel uses: avx512_vnni, avx_vnni, avx2
-//   cpu_has()         whether this CPU can run an Isa (asked at run time, not at build time)
-//   PackedWeights     QuantizedWeights rearranged into the lanes the Isa multiplies
-//   PackedInput       x quantized straight into the Isa's layout (dynamic quantization)
-//   linear_int8()     out = x_scale * w_scale[n] * (x_q · W_qᵀ) + bias, all threads
+//   linear_int8()            out = x_scale * w_scale[n] * (x_q · W_qᵀ) + bias, all threads
 //   linear_int8_reference()  the same with plain loops: the check's reference, and a variant
 //
-// One 32-bit lane, three instructions. Each kernel keeps an MR x NR block of int32 sums in
-// registers and, per step, multiplies one 32-bit lane of inputs by a vector of weights:
+// One 32-bit lane, four instruction sets. Each vector kernel keeps an MR x NR block of int32 sums
+// in registers and, per step, multiplies one 32-bit lane of inputs by a vector of weights:
 //   avx512_vnni  vpdpbusd zmm: 16 lanes x 4 u8*s8 products each = 64 multiply-adds per instruction
 //   avx_vnni     vpdpbusd ymm:  8 lanes x 4                     = 32
 //   avx2         vpmaddwd ymm:  8 lanes x 2 u16*s16 (+ a vpaddd) = 16; AVX2's byte product
 //                (vpmaddubsw) saturates at 16 bits, so inputs and weights are widened to 16 bits
-// against 16 (AVX-512) or 8 (AVX2) multiply-adds per fp32 FMA. A lane always holds 4 bytes, so
-// the layouts differ only in how many k each lane covers (4 bytes, or 2 16-bit values).
+// against 16 (AVX-512) or 8 (AVX2) multiply-adds per fp32 FMA. AMX (int8_amx.hpp) multiplies
+// whole 16 x 64 tiles: 16,384 multiply-adds per instruction.
 #pragma once
 
 #include <algorithm>
@@ -23,131 +19,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "labs/m3/int8_amx.hpp"
+#include "labs/m3/int8_layout.hpp"
 #include "labs/m3/quantize.hpp"
 #include "tensor/parallel.hpp"
 #include "tensor/tensor.hpp"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define DP_INT8_X86 1
-#endif
-
 namespace dp::quant {
-
-enum class Isa { avx512_vnni, avx_vnni, avx2 };
-
-inline const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::avx512_vnni: return "AVX512-VNNI";
-    case Isa::avx_vnni: return "AVX-VNNI";
-    case Isa::avx2: return "AVX2";
-  }
-  return "?";
-}
-
-inline bool cpu_has(Isa isa) {
-#if DP_INT8_X86
-  switch (isa) {
-    case Isa::avx512_vnni: return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
-    case Isa::avx_vnni: return __builtin_cpu_supports("avxvnni") && __builtin_cpu_supports("avx2");
-    case Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-#endif
-  (void)isa;
-  return false;
-}
-
-struct Shape {
-  int mr, nr, k_per_lane;  // register block rows x columns; k values per 32-bit lane
-};
-inline Shape shape_of(Isa isa) {
-  switch (isa) {
-    case Isa::avx512_vnni: return {8, 32, 4};  // 16 zmm accumulators, as our fp32 kernel
-    case Isa::avx_vnni: return {6, 16, 4};     // 12 ymm accumulators of the 16 registers
-    case Isa::avx2: return {6, 16, 2};
-  }
-  return {1, 1, 1};
-}
-
-// Panels of NR output columns; inside a panel, for each group of k_per_lane consecutive k, the NR
-// columns' values are adjacent: 4 bytes per column, one lane each. K and N are padded with zero
-// weights, so padding adds nothing to any sum.
-struct PackedWeights {
-  Isa isa{};
-  std::size_t n = 0, k = 0, groups = 0, panels = 0;
-  std::vector<std::uint32_t> lanes;  // panels x groups x NR
-  std::vector<std::int32_t> offset;  // padded to panels x NR (zeros past n)
-  std::vector<float> scale, bias;    // likewise
-};
-
-inline PackedWeights pack_weights(Isa isa, const QuantizedWeights& w, std::span<const float> bias) {
-  const Shape s = shape_of(isa);
-  PackedWeights p{.isa = isa, .n = w.n, .k = w.k, .groups = (w.k + s.k_per_lane - 1) / s.k_per_lane,
-                  .panels = (w.n + s.nr - 1) / s.nr};
-  const std::size_t padded_n = p.panels * s.nr;
-  p.lanes.assign(p.panels * p.groups * s.nr, 0);
-  p.offset.assign(padded_n, 0), p.scale.assign(padded_n, 0), p.bias.assign(padded_n, 0);
-  for (std::size_t col = 0; col < w.n; ++col) {
-    const std::size_t panel = col / s.nr, j = col % s.nr;
-    for (std::size_t c = 0; c < w.k; ++c) {
-      const std::size_t g = c / s.k_per_lane, part = c % s.k_per_lane;
-      auto* lane = reinterpret_cast<unsigned char*>(&p.lanes[(panel * p.groups + g) * s.nr + j]);
-      const std::int8_t q = w.q[col * w.k + c];
-      if (s.k_per_lane == 4) {
-        std::memcpy(lane + part, &q, 1);
-      } else {
-        const std::int16_t wide = q;
-        std::memcpy(lane + 2 * part, &wide, 2);
-      }
-    }
-    p.offset[col] = w.offset[col], p.scale[col] = w.scale[col];
-    p.bias[col] = bias.empty() ? 0.0f : bias[col];
-  }
-  return p;
-}
-
-// x quantized to u8 = q + 128, row-major, each row padded to whole lanes with 128 (a zero input,
-// under zero weights). AVX2 reads the same values widened to 16 bits (`wide`), 2 per lane.
-struct PackedInput {
-  Isa isa{};
-  std::size_t m = 0, groups = 0;
-  std::vector<std::uint8_t> u8;
-  std::vector<std::uint16_t> wide;
-  float scale = 1;
-
-  const unsigned char* row(std::size_t r) const {  // groups lanes of 4 bytes
-    return isa == Isa::avx2 ? reinterpret_cast<const unsigned char*>(wide.data() + r * groups * 2)
-                            : u8.data() + r * groups * 4;
-  }
-};
-
-// Dynamic quantization, per batch: one pass for the scale, one to round. Both loops vectorize.
-inline void quantize_input(Isa isa, tensor::ConstView<float> x, PackedInput& out) {
-  const std::size_t per_lane = static_cast<std::size_t>(shape_of(isa).k_per_lane);
-  out.isa = isa, out.m = x.rows, out.groups = (x.cols + per_lane - 1) / per_lane;
-  const std::size_t stride = out.groups * per_lane;  // values per padded row
-  out.u8.resize(out.m * stride);
-  out.scale = symmetric_scale(x.span());
-  const float inv = 1.0f / out.scale;
-  for (std::size_t r = 0; r < x.rows; ++r) {
-    const float* src = x.data + r * x.cols;
-    std::uint8_t* dst = out.u8.data() + r * stride;
-    for (std::size_t c = 0; c < x.cols; ++c) dst[c] = static_cast<std::uint8_t>(to_int8(src[c], inv) + kInputOffset);
-    std::fill(dst + x.cols, dst + stride, std::uint8_t{kInputOffset});
-  }
-  if (isa == Isa::avx2) out.wide.assign(out.u8.begin(), out.u8.end());  // zero-extends
-}
-
-// What every kernel does with its int32 sums: y = (sum - offset) * (x_scale * w_scale) + bias,
-// as one fused multiply-add, the same in the vector kernels and in the reference.
-struct Epilogue {
-  const std::int32_t* offset;  // at this panel's first column
-  const float* scale;          // x_scale * w_scale[col], likewise
-  const float* bias;
-};
 
 #if DP_INT8_X86
 inline int lane(const unsigned char* row, std::size_t g) {  // 4 bytes, read without aliasing UB
@@ -199,18 +81,8 @@ block_avx512_vnni(const PackedInput& x, std::size_t r0, std::size_t rows, const 
     }
   }
 
-  for (int v = 0; v < 2; ++v) {
-    const std::size_t first = 16 * static_cast<std::size_t>(v);
-    if (first >= cols) break;
-    const __mmask16 mask = cols - first >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (cols - first)) - 1);
-    const __m512i off = _mm512_loadu_si512(e.offset + first);
-    const __m512 scale = _mm512_loadu_ps(e.scale + first), bias = _mm512_loadu_ps(e.bias + first);
-    for (std::size_t r = 0; r < rows; ++r) {
-      // maskz with all lanes is cvtepi32_ps; GCC 12 warns on the plain form's undefined register
-      const __m512 sum = _mm512_maskz_cvtepi32_ps(0xFFFF, _mm512_sub_epi32(acc[r][v], off));
-      _mm512_mask_storeu_ps(out + r * ldo + first, mask, _mm512_fmadd_ps(sum, scale, bias));
-    }
-  }
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t first = 0; first < cols; first += 16) store_row_zmm(acc[r][first / 16], e, first, cols, out + r * ldo);
 }
 
 [[gnu::target("avx2,fma")]] inline void store_ymm_block(const __m256i (&acc)[6][2], std::size_t rows,
@@ -283,7 +155,12 @@ inline void linear_int8_rows(const PackedInput& x, const PackedWeights& w, const
                              tensor::MatrixView<float> out, std::size_t r0, std::size_t r1) {
 #if DP_INT8_X86
   const Shape s = shape_of(w.isa);
-  auto* block = w.isa == Isa::avx512_vnni ? block_avx512_vnni : w.isa == Isa::avx_vnni ? block_avx_vnni : block_avx2;
+  auto* block = w.isa == Isa::amx_int8      ? block_amx
+                : w.isa == Isa::avx512_vnni ? block_avx512_vnni
+                : w.isa == Isa::avx_vnni    ? block_avx_vnni
+                                            : block_avx2;
+  std::optional<AmxTiles> tiles;  // tile configuration is per thread: this chunk's thread
+  if (w.isa == Isa::amx_int8) tiles.emplace();
   constexpr std::size_t kRowBlock = 64;
   for (std::size_t rb = r0; rb < r1; rb += kRowBlock) {
     const std::size_t rb_end = std::min(r1, rb + kRowBlock);

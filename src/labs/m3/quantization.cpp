@@ -7,7 +7,7 @@
 //      scales pay: a small row no longer shares the large rows' coarse grid.
 //   2. speed, square n x n x n: our fp32 GEMM (src/tensor/gemm.cpp) against int8 GEMMs on every
 //      integer dot-product instruction this CPU has (AVX512-VNNI, AVX-VNNI, AVX2; asked at run
-//      time), first on inputs already quantized ("GEMM"), then with the input quantized per batch
+//      time; AMX tiles where the CPU has them), first on inputs already quantized ("GEMM"), then with the input quantized per batch
 //      at run time ("dynamic", what inference does), and the plain loops the compiler vectorizes.
 //   3. the peer: PyTorch's fp32 Linear and its quantize_dynamic int8 Linear, same shapes, in the
 //      same run (bench/peers/torch_quantized.py), and the batch-M layer as its own headline.
@@ -36,7 +36,9 @@
 #include "core/process.hpp"
 #include "core/source_tree.hpp"
 #include "core/sweep.hpp"
+#include "labs/m3/int8_amx.hpp"
 #include "labs/m3/int8_kernels.hpp"
+#include "labs/m3/int8_layout.hpp"
 #include "labs/m3/quantize.hpp"
 #include "tensor/gemm.hpp"
 #include "tensor/tensor.hpp"
@@ -78,7 +80,7 @@ Tensor2D<double> exact_output(const Layer& l) {
 
 std::vector<Isa> isas_here() {
   std::vector<Isa> found;
-  for (Isa isa : {Isa::avx512_vnni, Isa::avx_vnni, Isa::avx2})
+  for (Isa isa : dp::quant::kAllIsas)
     if (dp::quant::cpu_has(isa)) found.push_back(isa);
   return found;
 }
@@ -256,14 +258,14 @@ void run(dp::LabContext& ctx) {
   const auto features = static_cast<std::size_t>(ctx.params.integer("features"));
 
   std::string have;
-  for (Isa isa : {Isa::avx512_vnni, Isa::avx_vnni, Isa::avx2})
+  for (Isa isa : dp::quant::kAllIsas)
     have += fmt::format("{}{} {}", have.empty() ? "" : ", ", dp::quant::isa_name(isa), dp::quant::cpu_has(isa) ? "yes" : "no");
   ctx.result.headlines.push_back({"int8 instructions on this CPU", have});
   if (isas_here().empty())
-    ctx.result.notes.push_back("This CPU has none of AVX512-VNNI, AVX-VNNI or AVX2: only the plain-loop int8 variant runs.");
+    ctx.result.notes.push_back("This CPU has none of AMX-int8, AVX512-VNNI, AVX-VNNI or AVX2: only the plain-loop int8 variant runs.");
 #if DP_INT8_X86
-  if (__builtin_cpu_supports("amx-int8"))
-    ctx.result.notes.push_back("This CPU has AMX-int8 tiles; an AMX kernel is coming, not in this lab yet.");
+  if (__builtin_cpu_supports("amx-int8") && !dp::quant::amx_permitted())
+    ctx.result.notes.push_back("This CPU has AMX-int8, but Linux refused the tile state (arch_prctl): the AMX kernel is skipped.");
 #endif
 
   ctx.log << fmt::format("  accuracy: {} x {} layer, batch {}\n", features, features, batch);
