@@ -42,6 +42,7 @@
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "data/fashion_mnist.hpp"
 #include "core/machine.hpp"
 #include "core/portability.hpp"
 #include "core/sweep.hpp"
@@ -170,12 +171,6 @@ std::vector<std::int64_t> timestamps(std::size_t n, std::mt19937_64& rng) {
   return t;
 }
 
-std::filesystem::path data_dir() {
-  if (const char* x = std::getenv("XDG_DATA_HOME"); x && std::filesystem::path(x).is_absolute())
-    return std::filesystem::path(x) / "dontpanic" / "data";
-  const char* home = std::getenv("HOME");
-  return std::filesystem::path(home ? home : "/") / ".local" / "share" / "dontpanic" / "data";
-}
 
 struct ByteSource {
   std::string name;                // "Fashion-MNIST pixels", "text of /usr/include"
@@ -187,7 +182,7 @@ struct ByteSource {
 ByteSource real_bytes(std::size_t wanted) {
   ByteSource src;
   src.bytes.reserve(wanted);
-  const auto mnist = data_dir() / "fashion-mnist" / "train-images-idx3-ubyte";
+  const auto mnist = dp::data::fashion_mnist_dir() / "train-images-idx3-ubyte";
   std::error_code ec;
   const auto append = [&](const std::filesystem::path& p, std::size_t skip) {  // up to `wanted` in all
     const std::uintmax_t size = std::filesystem::file_size(p, ec);
