@@ -1,0 +1,455 @@
+// pruning.cpp — when does pruning a layer's weights make it faster?
+//
+// What: a linear layer y = x · Wᵀ (x: batch x K, W: N x K, PyTorch's nn.Linear layout) with random
+// He-uniform W and fresh random x. Magnitude pruning zeroes the smallest |w| until a sparsity s of
+// 0, 50, 70, 80, 90, 95 or 98% (unstructured, per layer); then, at each s, in the same run:
+//   dense            the project's fast fp32 GEMM (tensor/gemm.hpp) on the pruned W: it multiplies
+//                    the zeros too, so its time is flat in s
+//   csr              W in compressed sparse rows (sparse_formats.hpp), x transposed once per call
+//                    so that each nonzero meets a contiguous vector of batch values (see below)
+//   csr, row by row  the textbook SpMV once per batch row: the same CSR, no transpose
+//   2:4              in every group of 4 weights keep the 2 largest (50%, fixed): values + 2-bit
+//                    positions, the same kernel shape as csr with the indices implied
+// All on ONE thread (dense through linear_rows), so like is compared with like.
+// Accuracy: the relative (Frobenius) error of the pruned layer's output against the unpruned one.
+// Run:  dontpanic run pruning        dontpanic run pruning --quick      --param batch=256 k=2048
+// Every kernel must match a double-precision reference on the same pruned weights.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/check.hpp"
+#include "core/lab.hpp"
+#include "core/portability.hpp"
+#include "labs/m3/sparse_formats.hpp"
+#include "tensor/gemm.hpp"
+#include "tensor/simd.hpp"
+#include "tensor/tensor.hpp"
+
+namespace {
+
+using dp::tensor::ConstView;
+using dp::tensor::MatrixView;
+using dp::tensor::simd::kLanes;
+using dp::tensor::simd::vfloat;
+namespace simd = dp::tensor::simd;
+
+// ---------------------------------------------------------------------------------------------
+// The sparse kernels: y (batch x N) = x (batch x K) · Wᵀ
+// ---------------------------------------------------------------------------------------------
+
+// Loop order. y[b][n] = sum over the nonzeros p of row n: val[p] * x[b][col[p]]. Taken row by row
+// of x (the textbook SpMV, once per batch row), every nonzero is one scalar multiply-add on a
+// gathered x[b][col], and all of W's nonzeros are read again for every b. Here, x is transposed
+// once per call, kBlock batch rows at a time, into xt[k][j] = x[b0 + j][k]: now nonzero p meets
+// xt[col[p]][0..kBlock), a contiguous vector, and does kBlock / kLanes vector FMAs from one load
+// of its value and index. Measured at batch 128, K = N = 1024, 90% sparse, on the machine of the
+// page: 12x faster than row by row, which the lab keeps as the "csr, row by row" variant.
+constexpr std::size_t kBlock = 64;  // batch rows per block: 4 AVX-512 registers of accumulators
+constexpr int kVecs = static_cast<int>(kBlock) / kLanes;
+
+// xt[k * kBlock + j] = x[b0 + j][k] for j < rows, k < K; zeros elsewhere, up to k < kpad.
+void transpose_block(ConstView<float> x, std::size_t b0, std::size_t rows, std::size_t kpad, float* xt) {
+  constexpr std::size_t kTile = 16;  // 16 columns of x at a time: their xt lines stay in L1
+  for (std::size_t k0 = 0; k0 < kpad; k0 += kTile)
+    for (std::size_t j = 0; j < kBlock; ++j)
+      for (std::size_t k = k0; k < std::min(kpad, k0 + kTile); ++k)
+        xt[k * kBlock + j] = (j < rows && k < x.cols) ? x(b0 + j, k) : 0.0f;
+}
+
+// Output columns, 16 at a time. The accumulators of row n of W hold y[b0 .. b0+kBlock)[n], a
+// column of y. Stored as they come, those are 64 floats 4*N bytes apart: at N = 1024 every one
+// falls in the same set of the L1 cache, which holds 12 lines of a set, so each store missed L1
+// (it made csr 5 times slower at 2% density). A tile of 16 columns is gathered here first, then
+// written out row by row: 16 floats, one cache line, per row of y.
+class ColumnTile {
+ public:
+  static constexpr std::size_t kCols = 16;
+  ColumnTile(MatrixView<float> y, std::size_t b0, std::size_t rows) : y_(y), b0_(b0), rows_(rows) {}
+  void put(std::size_t n, const vfloat* acc) {  // acc: kVecs vectors, y[b0 + j][n] for j < kBlock
+    if (count_ == 0) n0_ = n;
+    for (int v = 0; v < kVecs; ++v) simd::store(tile_[count_] + v * kLanes, acc[v]);
+    if (++count_ == kCols) flush();
+  }
+  void flush() {
+    for (std::size_t j = 0; j < rows_; ++j)
+      for (std::size_t c = 0; c < count_; ++c) y_(b0_ + j, n0_ + c) = tile_[c][j];
+    count_ = 0;
+  }
+
+ private:
+  MatrixView<float> y_;
+  std::size_t b0_, rows_, n0_ = 0, count_ = 0;
+  alignas(64) float tile_[kCols][kBlock];
+};
+
+std::vector<float>& xt_scratch(std::size_t floats) {
+  thread_local std::vector<float> xt;
+  if (xt.size() < floats) xt.resize(floats);
+  return xt;
+}
+
+// Two sets of accumulators, for even and odd nonzeros: an FMA waits 4 cycles for its sum, and two
+// FMA units need 8 chains in flight to stay busy, where one set (kVecs = 4 chains) gives them half.
+[[gnu::noinline]] void csr_spmm(ConstView<float> x, const dp::sparse::Csr& w, MatrixView<float> y) {
+  float* xt = xt_scratch(w.cols * kBlock).data();
+  for (std::size_t b0 = 0; b0 < x.rows; b0 += kBlock) {
+    const std::size_t rows = std::min(kBlock, x.rows - b0);
+    transpose_block(x, b0, rows, w.cols, xt);
+    ColumnTile out(y, b0, rows);
+    for (std::size_t n = 0; n < w.rows; ++n) {
+      vfloat even[kVecs] = {}, odd[kVecs] = {};
+      std::uint32_t p = w.row_ptr[n];
+      const std::uint32_t end = w.row_ptr[n + 1];
+      for (; p + 1 < end; p += 2) {
+        const vfloat v0 = simd::broadcast(w.val[p]), v1 = simd::broadcast(w.val[p + 1]);
+        const float* x0 = xt + static_cast<std::size_t>(w.col[p]) * kBlock;  // gathered rows of xt
+        const float* x1 = xt + static_cast<std::size_t>(w.col[p + 1]) * kBlock;
+#pragma GCC unroll 8
+        for (int u = 0; u < kVecs; ++u) {
+          even[u] += v0 * simd::load(x0 + u * kLanes);
+          odd[u] += v1 * simd::load(x1 + u * kLanes);
+        }
+      }
+      if (p < end) {
+        const vfloat v0 = simd::broadcast(w.val[p]);
+        const float* x0 = xt + static_cast<std::size_t>(w.col[p]) * kBlock;
+        for (int u = 0; u < kVecs; ++u) even[u] += v0 * simd::load(x0 + u * kLanes);
+      }
+      for (int u = 0; u < kVecs; ++u) even[u] += odd[u];
+      out.put(n, even);
+    }
+    out.flush();
+  }
+}
+
+// One dot product per (b, n): W's nonzeros are streamed once per batch row.
+[[gnu::noinline]] void csr_row_by_row(ConstView<float> x, const dp::sparse::Csr& w, MatrixView<float> y) {
+  for (std::size_t b = 0; b < x.rows; ++b) {
+    const float* xb = x.data + b * x.cols;
+    for (std::size_t n = 0; n < w.rows; ++n) {
+      float s = 0;
+      for (std::uint32_t p = w.row_ptr[n]; p < w.row_ptr[n + 1]; ++p) s += w.val[p] * xb[w.col[p]];
+      y(b, n) = s;
+    }
+  }
+}
+
+// 2:4: the csr kernel with the structure known. No row_ptr (every row has 2 values per group),
+// no 32-bit column: the column is 4g + a 2-bit position, decoded from one byte per two groups.
+// Two gathered rows of xt per group of 4 columns, where dense reads all four.
+[[gnu::noinline]] void two_four_spmm(ConstView<float> x, const dp::sparse::TwoFour& w, MatrixView<float> y) {
+  const std::size_t kpad = 4 * w.groups;  // xt has zero rows up to here: a short last group reads them
+  float* xt = xt_scratch(kpad * kBlock).data();
+  for (std::size_t b0 = 0; b0 < x.rows; b0 += kBlock) {
+    const std::size_t rows = std::min(kBlock, x.rows - b0);
+    transpose_block(x, b0, rows, kpad, xt);
+    ColumnTile out(y, b0, rows);
+    for (std::size_t n = 0; n < w.rows; ++n) {
+      vfloat first[kVecs] = {}, second[kVecs] = {};  // two sets, as in csr
+      const float* val = w.values(n);
+      const std::uint8_t* codes = w.codes(n);
+      for (std::size_t g = 0; g < w.groups; ++g) {
+        const unsigned c = dp::sparse::TwoFour::code(codes, g);
+        const float* x0 = xt + (4 * g + (c & 3)) * kBlock;
+        const float* x1 = xt + (4 * g + (c >> 2)) * kBlock;
+        const vfloat v0 = simd::broadcast(val[2 * g]), v1 = simd::broadcast(val[2 * g + 1]);
+#pragma GCC unroll 8
+        for (int u = 0; u < kVecs; ++u) {
+          first[u] += v0 * simd::load(x0 + u * kLanes);
+          second[u] += v1 * simd::load(x1 + u * kLanes);
+        }
+      }
+      for (int u = 0; u < kVecs; ++u) first[u] += second[u];
+      out.put(n, first);
+    }
+    out.flush();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs, the reference, the checks
+// ---------------------------------------------------------------------------------------------
+
+using Matrix = dp::tensor::Tensor2D<float>;
+
+// He-uniform, as nn.Linear's kaiming init for ReLU: U(-sqrt(6/K), sqrt(6/K)).
+Matrix he_uniform(std::size_t n, std::size_t k, std::uint64_t seed) {
+  const float bound = std::sqrt(6.0f / static_cast<float>(k));
+  return Matrix::random(n, k, seed, -bound, bound);
+}
+
+// y = x · Wᵀ in double, the plainest loops; also sum |x w| per output, the scale of its rounding.
+struct Reference {
+  std::vector<double> y, scale;
+};
+Reference reference(const Matrix& x, const Matrix& w) {
+  Reference r{std::vector<double>(x.rows() * w.rows()), std::vector<double>(x.rows() * w.rows())};
+  for (std::size_t b = 0; b < x.rows(); ++b)
+    for (std::size_t n = 0; n < w.rows(); ++n) {
+      double s = 0, a = 0;
+      for (std::size_t k = 0; k < x.cols(); ++k) {
+        const double t = static_cast<double>(x(b, k)) * static_cast<double>(w(n, k));
+        s += t, a += std::fabs(t);
+      }
+      r.y[b * w.rows() + n] = s, r.scale[b * w.rows() + n] = a;
+    }
+  return r;
+}
+
+// An fp32 sum of K products is off by about sqrt(K) * 6e-8 of its sum |x w| (K * 6e-8 at worst, a
+// bound never approached with random signs): at most 4e-6 for K = 4096. The tolerance, 1e-5 of the
+// largest sum |x w|, is well above that, and a single lost or misplaced nonzero (a term of about
+// 1/K of the sum, 2.5e-4 at K = 4096) is far over it.
+dp::CompareResult compare_to(const Matrix& y, const Reference& ref) {
+  const double scale = *std::max_element(ref.scale.begin(), ref.scale.end());
+  return dp::compare(y.span(), std::span<const double>(ref.y), dp::Tolerance{.abs = 1e-5 * scale, .rel = 0});
+}
+
+double relative_error(const std::vector<double>& y, const std::vector<double>& want) {
+  double d = 0, s = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) d += (y[i] - want[i]) * (y[i] - want[i]), s += want[i] * want[i];
+  return std::sqrt(d / s);
+}
+
+std::size_t count_zeros(const Matrix& w) { return static_cast<std::size_t>(std::count(w.span().begin(), w.span().end(), 0.0f)); }
+
+// Is every group of 4 along every row at most 2 nonzeros? Returns the violations.
+std::size_t two_four_violations(const Matrix& w) {
+  std::size_t bad = 0;
+  for (std::size_t n = 0; n < w.rows(); ++n)
+    for (std::size_t c0 = 0; c0 < w.cols(); c0 += 4) {
+      int nz = 0;
+      for (std::size_t c = c0; c < std::min(w.cols(), c0 + 4); ++c) nz += w(n, c) != 0.0f;
+      bad += nz > 2;
+    }
+  return bad;
+}
+
+// The four kernels on one pruned W, each compared with the reference; true if all match.
+struct Layer {
+  Matrix w;  // pruned
+  dp::tensor::PackedLinear packed;
+  dp::sparse::Csr csr;
+  std::optional<dp::sparse::TwoFour> two_four;  // when w is 2:4
+};
+Layer make_layer(Matrix w, bool two_four) {
+  Layer l{std::move(w), {}, {}, {}};
+  l.packed.pack(l.w.view(), {});
+  l.csr = dp::sparse::Csr::from_dense(l.w.span(), l.w.rows(), l.w.cols());
+  if (two_four) l.two_four = dp::sparse::TwoFour::from_dense(l.w.span(), l.w.rows(), l.w.cols());
+  return l;
+}
+
+bool check_layer(dp::LabContext& ctx, const Layer& l, const Matrix& x, const Reference& ref, const std::string& what) {
+  Matrix y(x.rows(), l.w.rows());
+  bool ok = true;
+  const auto one = [&](const std::string& name, auto&& kernel) {
+    y.fill(std::nanf(""));  // a kernel that skips an output cannot pass on the last one's numbers
+    kernel();
+    const dp::CompareResult c = compare_to(y, ref);
+    ctx.result.add_check(fmt::format("{} = reference, {}", name, what), c.passed, c.detail);
+    ok = ok && c.passed;
+  };
+  one("dense", [&] { dp::tensor::linear_rows(x, l.packed, y, dp::tensor::Activation::none, 0, x.rows()); });
+  one("csr", [&] { csr_spmm(x, l.csr, y); });
+  one("csr, row by row", [&] { csr_row_by_row(x, l.csr, y); });
+  if (l.two_four) one("2:4", [&] { two_four_spmm(x, *l.two_four, y); });
+  return ok;
+}
+
+// Odd shapes: batch not a multiple of the kernels' 64-row blocks, K not a multiple of 4.
+void check_odd_shapes(dp::LabContext& ctx, std::mt19937_64& rng) {
+  struct Shape { std::size_t b, k, n; };
+  for (const Shape s : {Shape{1, 1, 1}, Shape{37, 203, 61}, Shape{70, 130, 33}, Shape{65, 66, 17}}) {
+    const Matrix x = Matrix::random(s.b, s.k, rng());
+    for (const double sparsity : {0.0, 0.5, 0.9}) {
+      Matrix w = he_uniform(s.n, s.k, rng());
+      dp::sparse::prune_magnitude(w.span(), sparsity);
+      const Reference ref = reference(x, w);
+      check_layer(ctx, make_layer(std::move(w), false), x, ref, fmt::format("{}x{}x{} (batch x K x N), {:.0f}% sparse", s.b, s.k, s.n, 100 * sparsity));
+    }
+    Matrix w = he_uniform(s.n, s.k, rng());
+    dp::sparse::prune_2_4(w.span(), s.n, s.k);
+    const Reference ref = reference(x, w);
+    check_layer(ctx, make_layer(std::move(w), true), x, ref, fmt::format("{}x{}x{}, 2:4 (K % 4 = {})", s.b, s.k, s.n, s.k % 4));
+  }
+}
+
+// prune_magnitude on a fresh layer: exactly round(s * size) zeros, and every pruned |w| at most
+// every kept one.
+void check_pruning(dp::LabContext& ctx, const Matrix& w0, double sparsity) {
+  Matrix w = w0;
+  const std::size_t want = dp::sparse::prune_magnitude(w.span(), sparsity);
+  float pruned_max = 0, kept_min = INFINITY;  // of the original magnitudes
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const float m = std::fabs(w0.data()[i]);
+    if (w.data()[i] == 0.0f) pruned_max = std::max(pruned_max, m);
+    else kept_min = std::min(kept_min, m);
+  }
+  const std::size_t zeros = count_zeros(w) - count_zeros(w0);
+  ctx.result.add_check(fmt::format("pruning to {:.0f}%: exact count, smallest |w| removed", 100 * sparsity),
+                       zeros == want && pruned_max <= kept_min,
+                       fmt::format("{} of {} weights zeroed (round(s * size) = {}); largest pruned |w| {:.3g}, smallest kept {:.3g}",
+                                   zeros, w.size(), want, pruned_max, kept_min));
+}
+
+// ---------------------------------------------------------------------------------------------
+// run(): check, time, report
+// ---------------------------------------------------------------------------------------------
+
+const std::vector<double> kSparsities = {0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98};
+
+// The density (%) below which csr beats dense: where t_csr / t_dense crosses 1, interpolated on
+// log scales between the two measured densities around it. Negative: never; above 100: always.
+double crossover_density(const std::vector<std::pair<double, double>>& density_ratio) {  // high to low density
+  for (std::size_t i = density_ratio.size(); i-- > 0;) {  // from the sparsest up
+    if (density_ratio[i].second < 1) continue;
+    if (i + 1 == density_ratio.size()) return -1;  // slower even at the sparsest point
+    const auto [d1, r1] = density_ratio[i];
+    const auto [d0, r0] = density_ratio[i + 1];
+    const double t = std::log(r0) / (std::log(r0) - std::log(r1));  // r0 < 1 <= r1
+    return std::exp(std::log(d0) + t * (std::log(d1) - std::log(d0)));
+  }
+  return 1000;
+}
+
+void run(dp::LabContext& ctx) {
+  const std::uint64_t seed = std::random_device{}();
+  std::mt19937_64 rng(seed);
+  const auto B = static_cast<std::size_t>(ctx.params.integer("batch"));
+  const auto K = static_cast<std::size_t>(ctx.params.integer("k"));
+  const auto N = static_cast<std::size_t>(ctx.params.integer("n"));
+
+  check_odd_shapes(ctx, rng);
+  const Matrix x = Matrix::random(B, K, rng());
+  const Matrix w0 = he_uniform(N, K, rng());
+  for (const double s : kSparsities) check_pruning(ctx, w0, s);
+  if (!ctx.result.all_checks_passed()) return;
+  const Reference full = reference(x, w0);  // the unpruned layer's output
+
+  Matrix y(B, N);
+  const double dense_flops = 2.0 * static_cast<double>(B * N * K);
+  const auto time = [&](const std::string& variant, double density, std::size_t nnz, auto&& kernel) {
+    const dp::Stats s = ctx.measure(fmt::format("{}/density={}%", variant, density), [&] {
+      kernel();
+      benchmark::ClobberMemory();
+    });
+    ctx.result.add_point(variant, "density %", density, s, dense_flops / s.median_ns, "GFLOP/s");
+    ctx.result.add_point(variant + ", useful", "density %", density, s, 2.0 * static_cast<double>(B * nnz) / s.median_ns, "GFLOP/s");
+    return s.median_ns;
+  };
+  const auto error_point = [&](const std::string& variant, double density, double error) {
+    ctx.result.add_point(variant, "density %", density, dp::Stats{.reps = 1}, error, "relative error");
+  };
+
+  std::vector<std::pair<double, double>> ratio;  // density, t_csr / t_dense
+  double dense_at_50 = 0, csr_at_50 = 0, err_at_50 = 0;
+  std::size_t csr_bytes_at_50 = 0;
+  for (const double s : kSparsities) {
+    const double density = std::round(100 * (1 - s));
+    Matrix w = w0;
+    dp::sparse::prune_magnitude(w.span(), s);
+    const Reference ref = reference(x, w);
+    const Layer l = make_layer(std::move(w), false);
+    ctx.log << fmt::format("  {:.0f}% sparse: {} nonzeros\n", 100 * s, l.csr.nnz());
+    if (!check_layer(ctx, l, x, ref, fmt::format("{}x{}x{}, {:.0f}% sparse", B, K, N, 100 * s))) return;
+    const double err = relative_error(ref.y, full.y);
+    error_point("error, unstructured", density, err);
+    const double t_dense = time("dense", density, l.csr.nnz(), [&] {
+      dp::tensor::linear_rows(x, l.packed, y, dp::tensor::Activation::none, 0, B);
+    });
+    const double t_csr = time("csr", density, l.csr.nnz(), [&] { csr_spmm(x, l.csr, y); });
+    time("csr, row by row", density, l.csr.nnz(), [&] { csr_row_by_row(x, l.csr, y); });
+    ratio.emplace_back(density, t_csr / t_dense);
+    if (s == 0.5) dense_at_50 = t_dense, csr_at_50 = t_csr, err_at_50 = err, csr_bytes_at_50 = l.csr.bytes();
+  }
+
+  // 2:4 at 50%, from the same unpruned W.
+  Matrix w24 = w0;
+  dp::sparse::prune_2_4(w24.span(), N, K);
+  const std::size_t violations = two_four_violations(w24);
+  ctx.result.add_check(fmt::format("2:4 pattern holds in all {} groups of 4", N * dp::sparse::groups_per_row(K)), violations == 0,
+                       fmt::format("{} groups with more than 2 nonzeros; {} of {} weights zeroed", violations,
+                                   count_zeros(w24) - count_zeros(w0), w24.size()));
+  const Reference ref24 = reference(x, w24);
+  const Layer l24 = make_layer(std::move(w24), true);
+  if (!check_layer(ctx, l24, x, ref24, fmt::format("{}x{}x{}, 2:4", B, K, N)) || violations) return;
+  const double err24 = relative_error(ref24.y, full.y);
+  error_point("error, 2:4", 50, err24);
+  const double t24 = time("2:4", 50, l24.csr.nnz(), [&] { two_four_spmm(x, *l24.two_four, y); });
+
+  // ---- report ----
+  const double cross = crossover_density(ratio);
+  ctx.result.headlines.push_back(
+      {"crossover (one thread)",
+       cross < 0 ? fmt::format("never in the measured range: at {:.0f}% density csr takes {:.2f}x dense's time",
+                               ratio.back().first, ratio.back().second)
+       : cross > 100 ? std::string("csr beats dense at every measured density")
+                     : fmt::format("csr beats dense below {:.0f}% density ({:.0f}% sparsity)", cross, 100 - cross)});
+  for (const auto& [d, r] : ratio)
+    if (d <= 10)
+      ctx.result.headlines.push_back({fmt::format("csr speed-up over dense at {:.0f}% density", d), fmt::format("{:.2f}x", 1 / r)});
+  ctx.result.headlines.push_back(
+      {"at 50%: dense, csr, 2:4 (ms per product)",
+       fmt::format("{:.3f}, {:.3f}, {:.3f}: 2:4 is {:.2f}x dense's speed and {:.2f}x csr's", dense_at_50 / 1e6,
+                   csr_at_50 / 1e6, t24 / 1e6, dense_at_50 / t24, csr_at_50 / t24)});
+  ctx.result.headlines.push_back(
+      {"dense GFLOP/s (one thread)", fmt::format("{:.1f}", dense_flops / ctx.result.point_at("dense", 100)->median_ns)});
+  ctx.result.headlines.push_back(
+      {"output error at 50% sparsity, unstructured / 2:4",
+       fmt::format("{:.3f} / {:.3f} (uniform weights, in theory: 0.5^1.5 = 0.354 / sqrt(0.2) = 0.447)", err_at_50, err24)});
+  ctx.result.headlines.push_back(
+      {"bytes of W at 50%: dense, csr, 2:4",
+       fmt::format("{}, {}, {}", dp::format_bytes(4 * N * K), dp::format_bytes(csr_bytes_at_50),
+                   dp::format_bytes(l24.two_four->bytes()))});
+
+  const std::vector<std::string> kernels = {"dense", "csr", "csr, row by row", "2:4"};
+  std::vector<std::string> useful;
+  for (const auto& k : kernels) useful.push_back(k + ", useful");
+  const std::string shape = fmt::format("batch {}, K = {}, N = {}, one thread", B, K, N);
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "time", .title = fmt::format("y = x · Wᵀ with W pruned ({})", shape),
+      .xlabel = "density: % of W's weights kept", .ylabel = "ns per product (the whole batch)",
+      .y = dp::PlotSpec::Y::time, .logx = true, .logy = true, .variants = kernels});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "useful", .title = fmt::format("useful work: 2 x batch x nonzeros per second ({})", shape),
+      .xlabel = "density: % of W's weights kept", .ylabel = "useful GFLOP/s",
+      .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = true, .variants = useful});
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "error", .title = "output error of the pruned layer (random W and x)",
+      .xlabel = "density: % of W's weights kept", .ylabel = "relative error ||y - y_unpruned|| / ||y_unpruned||",
+      .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = false, .variants = {"error, unstructured", "error, 2:4"}});
+  ctx.result.notes.push_back(fmt::format(
+      "Every kernel runs on one thread (dense through linear_rows). GFLOP/s in the table are dense-equivalent "
+      "(2 x batch x N x K per product); the ', useful' series count only the nonzeros. Seed {}.", seed));
+  ctx.result.notes.push_back("No trained model yet: the error is a random layer's. The accuracy of a trained network "
+                             "against sparsity comes with M4's training lab.");
+  if (dp::kSanitized) ctx.result.notes.push_back("Sanitizer build: the times mean nothing here, only the checks do.");
+}
+
+}  // namespace
+
+DP_REGISTER_LAB({
+    .info = {.id = "pruning",
+             .title = "Pruning: sparse weights, CSR and 2:4 against a dense GEMM",
+             .module = 3,
+             .level = 4,
+             .tracks = {"dl"},
+             .question = "How sparse must a pruned layer be before a sparse kernel beats the dense one, "
+                         "and what does pruning cost in accuracy?",
+             .guide_page = "m3/pruning.md",
+             .source = "src/labs/m3/pruning.cpp",
+             .requires_gpu = {}},
+    .params = {dp::ParamSpec::integer("batch", "rows of x (inputs per product)", 128, 32, 1, 1024),
+               dp::ParamSpec::integer("k", "input features K (columns of x and of W)", 1024, 256, 1, 4096),
+               dp::ParamSpec::integer("n", "output features N (rows of W)", 1024, 256, 1, 4096)},
+    .run = run,
+});
