@@ -1,6 +1,6 @@
 // The pruning lab's weights (src/labs/m3/sparse_formats.hpp): magnitude pruning removes exactly
 // the requested count and only the smallest magnitudes; 2:4 pruning keeps the 2 largest of every
-// group (short last groups included); CSR and 2:4 packing give back the matrix they were given;
+// group (short last groups included); CSR, 2:4 and 2:4-in-panels packing give back the matrix they were given;
 // bad input is a clear error.
 #include <gtest/gtest.h>
 
@@ -102,6 +102,22 @@ TEST(TwoFour, RoundTripsWithEveryTailLength) {
           EXPECT_LT(c & 3, c >> 2) << "positions in order";
         }
     }
+}
+
+TEST(TwoFourPanels, RoundTripWithPartialPanelsAndTails) {
+  for (const std::size_t rows : {1u, 31u, 32u, 33u, 70u})
+    for (const std::size_t cols : {3u, 8u, 13u}) {
+      std::vector<float> w = random_weights(rows * cols, static_cast<unsigned>(rows * cols));
+      dp::sparse::prune_2_4(w, rows, cols);
+      const auto m = dp::sparse::TwoFour::from_dense(w, rows, cols);
+      const auto t = dp::sparse::TwoFourPanels::from(m, 32);
+      EXPECT_EQ(t.panels, (rows + 31) / 32);
+      EXPECT_EQ(t.to_dense(), w) << rows << "x" << cols;
+      if (rows % 32) {
+        EXPECT_EQ(t.values(t.panels - 1, 0)[31], 0.0f) << "padding rows hold zeros";
+      }
+    }
+  EXPECT_THROW(dp::sparse::TwoFourPanels::from(dp::sparse::TwoFour{}, 0), dp::Error);
 }
 
 TEST(TwoFour, KeepsZerosAndRefusesAMatrixThatIsNot24) {

@@ -8,8 +8,10 @@
 //   csr              W in compressed sparse rows (sparse_formats.hpp), x transposed once per call
 //                    so that each nonzero meets a contiguous vector of batch values (see below)
 //   csr, row by row  the textbook SpMV once per batch row: the same CSR, no transpose
-//   2:4              in every group of 4 weights keep the 2 largest (50%, fixed): values + 2-bit
-//                    positions, the same kernel shape as csr with the indices implied
+//   2:4, like csr    in every group of 4 weights keep the 2 largest (50%, fixed): values + 2-bit
+//                    positions; the csr kernel with the indices implied
+//   2:4, blocked     the same weights in panels, computed like the dense GEMM: a register block
+//                    of outputs, and a permute that picks each weight's 2 inputs of 4
 // All on ONE thread (dense through linear_rows), so like is compared with like.
 // Accuracy: the relative (Frobenius) error of the pruned layer's output against the unpruned one.
 // Run:  dontpanic run pruning        dontpanic run pruning --quick      --param batch=256 k=2048
@@ -17,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <span>
@@ -28,18 +31,15 @@
 #include "core/check.hpp"
 #include "core/lab.hpp"
 #include "core/portability.hpp"
+#include "labs/m3/pruning_checks.hpp"
+#include "labs/m3/pruning_simd.hpp"
 #include "labs/m3/sparse_formats.hpp"
 #include "tensor/gemm.hpp"
-#include "tensor/simd.hpp"
 #include "tensor/tensor.hpp"
 
 namespace {
 
-using dp::tensor::ConstView;
-using dp::tensor::MatrixView;
-using dp::tensor::simd::kLanes;
-using dp::tensor::simd::vfloat;
-namespace simd = dp::tensor::simd;
+using namespace dp::pruning;  // NOLINT: the lab's own helpers, beside it
 
 // ---------------------------------------------------------------------------------------------
 // The sparse kernels: y (batch x N) = x (batch x K) · Wᵀ
@@ -52,50 +52,7 @@ namespace simd = dp::tensor::simd;
 // xt[col[p]][0..kBlock), a contiguous vector, and does kBlock / kLanes vector FMAs from one load
 // of its value and index. Measured at batch 128, K = N = 1024, 90% sparse, on the machine of the
 // page: 12x faster than row by row, which the lab keeps as the "csr, row by row" variant.
-constexpr std::size_t kBlock = 64;  // batch rows per block: 4 AVX-512 registers of accumulators
-constexpr int kVecs = static_cast<int>(kBlock) / kLanes;
-
-// xt[k * kBlock + j] = x[b0 + j][k] for j < rows, k < K; zeros elsewhere, up to k < kpad.
-void transpose_block(ConstView<float> x, std::size_t b0, std::size_t rows, std::size_t kpad, float* xt) {
-  constexpr std::size_t kTile = 16;  // 16 columns of x at a time: their xt lines stay in L1
-  for (std::size_t k0 = 0; k0 < kpad; k0 += kTile)
-    for (std::size_t j = 0; j < kBlock; ++j)
-      for (std::size_t k = k0; k < std::min(kpad, k0 + kTile); ++k)
-        xt[k * kBlock + j] = (j < rows && k < x.cols) ? x(b0 + j, k) : 0.0f;
-}
-
-// Output columns, 16 at a time. The accumulators of row n of W hold y[b0 .. b0+kBlock)[n], a
-// column of y. Stored as they come, those are 64 floats 4*N bytes apart: at N = 1024 every one
-// falls in the same set of the L1 cache, which holds 12 lines of a set, so each store missed L1
-// (it made csr 5 times slower at 2% density). A tile of 16 columns is gathered here first, then
-// written out row by row: 16 floats, one cache line, per row of y.
-class ColumnTile {
- public:
-  static constexpr std::size_t kCols = 16;
-  ColumnTile(MatrixView<float> y, std::size_t b0, std::size_t rows) : y_(y), b0_(b0), rows_(rows) {}
-  void put(std::size_t n, const vfloat* acc) {  // acc: kVecs vectors, y[b0 + j][n] for j < kBlock
-    if (count_ == 0) n0_ = n;
-    for (int v = 0; v < kVecs; ++v) simd::store(tile_[count_] + v * kLanes, acc[v]);
-    if (++count_ == kCols) flush();
-  }
-  void flush() {
-    for (std::size_t j = 0; j < rows_; ++j)
-      for (std::size_t c = 0; c < count_; ++c) y_(b0_ + j, n0_ + c) = tile_[c][j];
-    count_ = 0;
-  }
-
- private:
-  MatrixView<float> y_;
-  std::size_t b0_, rows_, n0_ = 0, count_ = 0;
-  alignas(64) float tile_[kCols][kBlock];
-};
-
-std::vector<float>& xt_scratch(std::size_t floats) {
-  thread_local std::vector<float> xt;
-  if (xt.size() < floats) xt.resize(floats);
-  return xt;
-}
-
+//
 // Two sets of accumulators, for even and odd nonzeros: an FMA waits 4 cycles for its sum, and two
 // FMA units need 8 chains in flight to stay busy, where one set (kVecs = 4 chains) gives them half.
 [[gnu::noinline]] void csr_spmm(ConstView<float> x, const dp::sparse::Csr& w, MatrixView<float> y) {
@@ -174,77 +131,81 @@ std::vector<float>& xt_scratch(std::size_t floats) {
   }
 }
 
+// 2:4 the way the dense GEMM works: a block of kRows x kPanel outputs in registers, W's values read
+// once per block of rows, the inputs read straight from x's rows. Per group of 4 columns, each row
+// of x gives 4 floats; every output feature (a lane) wants the 2 of them its code names, so a
+// permute (pick(): each lane takes the lane of a register its index names) fetches them for all 16
+// features at once: 2 permutes and 2 FMAs per 16 outputs, where dense does 4 FMAs for the same 4
+// columns. It is what a sparse tensor core does in hardware: a multiplexer picks 2 of 4 inputs.
+
+// One group of 4 columns for kRows rows of x (row r's 4 floats at x[r] + at) and one panel.
+[[gnu::always_inline]] inline void two_four_group(vfloat (&acc)[kRows][kPanelVecs], const float* val,
+                                                  const std::uint8_t* codes, const float* const* x, std::size_t at) {
+  vfloat v0[kPanelVecs], v1[kPanelVecs];
+  simd::vint c0[kPanelVecs], c1[kPanelVecs];
+  for (int u = 0; u < kPanelVecs; ++u) {
+    v0[u] = simd::load(val + u * kLanes);
+    v1[u] = simd::load(val + kPanel + u * kLanes);
+    const simd::vint c = widen_bytes(codes + u * kLanes);
+    c0[u] = c & 3, c1[u] = c >> 2;  // the positions of the first and the second value
+  }
+#pragma GCC unroll 8
+  for (std::size_t r = 0; r < kRows; ++r) {
+    const vfloat q = four_floats(x[r] + at);
+#pragma GCC unroll 4
+    for (int u = 0; u < kPanelVecs; ++u) {
+      acc[r][u] += v0[u] * pick(q, c0[u]);  // lane j: q[c0[j]] = x[r][4g + pos0 of row j]
+      acc[r][u] += v1[u] * pick(q, c1[u]);
+    }
+  }
+}
+
+[[gnu::noinline]] void two_four_blocked(ConstView<float> x, const dp::sparse::TwoFourPanels& w, MatrixView<float> y) {
+  const std::size_t K = x.cols, whole = K / 4;  // groups of 4 columns; a short last one comes from `tail`
+  for (std::size_t i0 = 0; i0 < x.rows; i0 += kRows) {
+    const std::size_t rows = std::min(kRows, x.rows - i0);
+    const float* xr[kRows];  // missing rows of the last block: row i0 again, never stored
+    float tail[kRows][4] = {};
+    const float* tr[kRows];
+    for (std::size_t r = 0; r < kRows; ++r) {
+      xr[r] = x.data + (i0 + (r < rows ? r : 0)) * K;
+      for (std::size_t c = 4 * whole; c < K; ++c) tail[r][c - 4 * whole] = xr[r][c];
+      tr[r] = tail[r];
+    }
+    for (std::size_t p = 0; p < w.panels; ++p) {
+      vfloat acc[kRows][kPanelVecs] = {};
+      for (std::size_t g = 0; g < whole; ++g) two_four_group(acc, w.values(p, g), w.codes(p, g), xr, 4 * g);
+      if (whole < w.groups) two_four_group(acc, w.values(p, whole), w.codes(p, whole), tr, 0);
+      const std::size_t j0 = p * kPanel, cols = std::min(kPanel, w.rows - j0);
+      for (std::size_t r = 0; r < rows; ++r) {
+        alignas(64) float out[kPanel];
+        for (int u = 0; u < kPanelVecs; ++u) simd::store(out + u * kLanes, acc[r][u]);
+        std::memcpy(y.data + (i0 + r) * y.cols + j0, out, cols * sizeof(float));
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inputs, the reference, the checks
 // ---------------------------------------------------------------------------------------------
 
-using Matrix = dp::tensor::Tensor2D<float>;
-
-// He-uniform, as nn.Linear's kaiming init for ReLU: U(-sqrt(6/K), sqrt(6/K)).
-Matrix he_uniform(std::size_t n, std::size_t k, std::uint64_t seed) {
-  const float bound = std::sqrt(6.0f / static_cast<float>(k));
-  return Matrix::random(n, k, seed, -bound, bound);
-}
-
-// y = x · Wᵀ in double, the plainest loops; also sum |x w| per output, the scale of its rounding.
-struct Reference {
-  std::vector<double> y, scale;
-};
-Reference reference(const Matrix& x, const Matrix& w) {
-  Reference r{std::vector<double>(x.rows() * w.rows()), std::vector<double>(x.rows() * w.rows())};
-  for (std::size_t b = 0; b < x.rows(); ++b)
-    for (std::size_t n = 0; n < w.rows(); ++n) {
-      double s = 0, a = 0;
-      for (std::size_t k = 0; k < x.cols(); ++k) {
-        const double t = static_cast<double>(x(b, k)) * static_cast<double>(w(n, k));
-        s += t, a += std::fabs(t);
-      }
-      r.y[b * w.rows() + n] = s, r.scale[b * w.rows() + n] = a;
-    }
-  return r;
-}
-
-// An fp32 sum of K products is off by about sqrt(K) * 6e-8 of its sum |x w| (K * 6e-8 at worst, a
-// bound never approached with random signs): at most 4e-6 for K = 4096. The tolerance, 1e-5 of the
-// largest sum |x w|, is well above that, and a single lost or misplaced nonzero (a term of about
-// 1/K of the sum, 2.5e-4 at K = 4096) is far over it.
-dp::CompareResult compare_to(const Matrix& y, const Reference& ref) {
-  const double scale = *std::max_element(ref.scale.begin(), ref.scale.end());
-  return dp::compare(y.span(), std::span<const double>(ref.y), dp::Tolerance{.abs = 1e-5 * scale, .rel = 0});
-}
-
-double relative_error(const std::vector<double>& y, const std::vector<double>& want) {
-  double d = 0, s = 0;
-  for (std::size_t i = 0; i < y.size(); ++i) d += (y[i] - want[i]) * (y[i] - want[i]), s += want[i] * want[i];
-  return std::sqrt(d / s);
-}
-
-std::size_t count_zeros(const Matrix& w) { return static_cast<std::size_t>(std::count(w.span().begin(), w.span().end(), 0.0f)); }
-
-// Is every group of 4 along every row at most 2 nonzeros? Returns the violations.
-std::size_t two_four_violations(const Matrix& w) {
-  std::size_t bad = 0;
-  for (std::size_t n = 0; n < w.rows(); ++n)
-    for (std::size_t c0 = 0; c0 < w.cols(); c0 += 4) {
-      int nz = 0;
-      for (std::size_t c = c0; c < std::min(w.cols(), c0 + 4); ++c) nz += w(n, c) != 0.0f;
-      bad += nz > 2;
-    }
-  return bad;
-}
-
-// The four kernels on one pruned W, each compared with the reference; true if all match.
+// The kernels on one pruned W, each compared with the reference; true if all match.
 struct Layer {
   Matrix w;  // pruned
   dp::tensor::PackedLinear packed;
   dp::sparse::Csr csr;
   std::optional<dp::sparse::TwoFour> two_four;  // when w is 2:4
+  std::optional<dp::sparse::TwoFourPanels> panels;
 };
 Layer make_layer(Matrix w, bool two_four) {
   Layer l{std::move(w), {}, {}, {}};
   l.packed.pack(l.w.view(), {});
   l.csr = dp::sparse::Csr::from_dense(l.w.span(), l.w.rows(), l.w.cols());
-  if (two_four) l.two_four = dp::sparse::TwoFour::from_dense(l.w.span(), l.w.rows(), l.w.cols());
+  if (two_four) {
+    l.two_four = dp::sparse::TwoFour::from_dense(l.w.span(), l.w.rows(), l.w.cols());
+    l.panels = dp::sparse::TwoFourPanels::from(*l.two_four, kPanel);
+  }
   return l;
 }
 
@@ -261,7 +222,8 @@ bool check_layer(dp::LabContext& ctx, const Layer& l, const Matrix& x, const Ref
   one("dense", [&] { dp::tensor::linear_rows(x, l.packed, y, dp::tensor::Activation::none, 0, x.rows()); });
   one("csr", [&] { csr_spmm(x, l.csr, y); });
   one("csr, row by row", [&] { csr_row_by_row(x, l.csr, y); });
-  if (l.two_four) one("2:4", [&] { two_four_spmm(x, *l.two_four, y); });
+  if (l.two_four) one("2:4, like csr", [&] { two_four_spmm(x, *l.two_four, y); });
+  if (l.panels) one("2:4, blocked", [&] { two_four_blocked(x, *l.panels, y); });
   return ok;
 }
 
@@ -384,7 +346,8 @@ void run(dp::LabContext& ctx) {
   if (!check_layer(ctx, l24, x, ref24, fmt::format("{}x{}x{}, 2:4", B, K, N)) || violations) return;
   const double err24 = relative_error(ref24.y, full.y);
   error_point("error, 2:4", 50, err24);
-  const double t24 = time("2:4", 50, l24.csr.nnz(), [&] { two_four_spmm(x, *l24.two_four, y); });
+  const double t24_csr = time("2:4, like csr", 50, l24.csr.nnz(), [&] { two_four_spmm(x, *l24.two_four, y); });
+  const double t24 = time("2:4, blocked", 50, l24.csr.nnz(), [&] { two_four_blocked(x, *l24.panels, y); });
 
   // ---- report ----
   const double cross = crossover_density(ratio);
@@ -398,9 +361,9 @@ void run(dp::LabContext& ctx) {
     if (d <= 10)
       ctx.result.headlines.push_back({fmt::format("csr speed-up over dense at {:.0f}% density", d), fmt::format("{:.2f}x", 1 / r)});
   ctx.result.headlines.push_back(
-      {"at 50%: dense, csr, 2:4 (ms per product)",
-       fmt::format("{:.3f}, {:.3f}, {:.3f}: 2:4 is {:.2f}x dense's speed and {:.2f}x csr's", dense_at_50 / 1e6,
-                   csr_at_50 / 1e6, t24 / 1e6, dense_at_50 / t24, csr_at_50 / t24)});
+      {"at 50%: dense, csr, 2:4 like csr, 2:4 blocked (ms per product)",
+       fmt::format("{:.3f}, {:.3f}, {:.3f}, {:.3f}: 2:4 blocked is {:.2f}x dense's speed and {:.2f}x csr's",
+                   dense_at_50 / 1e6, csr_at_50 / 1e6, t24_csr / 1e6, t24 / 1e6, dense_at_50 / t24, csr_at_50 / t24)});
   ctx.result.headlines.push_back(
       {"dense GFLOP/s (one thread)", fmt::format("{:.1f}", dense_flops / ctx.result.point_at("dense", 100)->median_ns)});
   ctx.result.headlines.push_back(
@@ -411,7 +374,7 @@ void run(dp::LabContext& ctx) {
        fmt::format("{}, {}, {}", dp::format_bytes(4 * N * K), dp::format_bytes(csr_bytes_at_50),
                    dp::format_bytes(l24.two_four->bytes()))});
 
-  const std::vector<std::string> kernels = {"dense", "csr", "csr, row by row", "2:4"};
+  const std::vector<std::string> kernels = {"dense", "csr", "csr, row by row", "2:4, like csr", "2:4, blocked"};
   std::vector<std::string> useful;
   for (const auto& k : kernels) useful.push_back(k + ", useful");
   const std::string shape = fmt::format("batch {}, K = {}, N = {}, one thread", B, K, N);

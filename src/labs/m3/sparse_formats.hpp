@@ -6,6 +6,7 @@
 //   prune_2_4(w, rows, k)   in every group of 4 consecutive weights of a row, keep the 2 largest
 //   Csr                     compressed sparse rows: row_ptr, col, val; from_dense / to_dense
 //   TwoFour                 2:4 structured: 2 values per group of 4 and their 2-bit positions
+//   TwoFourPanels           the same, laid out for a register-blocked kernel: panels of rows
 //
 // W is row-major, rows x k (PyTorch's nn.Linear layout: one row per output feature). Ties in |w|
 // go to the lower index, so pruning is deterministic. A row length k that is not a multiple of 4
@@ -160,6 +161,49 @@ struct TwoFour {
         const std::size_t c0 = 4 * g + (c & 3), c1 = 4 * g + (c >> 2);
         if (c0 < cols) w[r * cols + c0] = values(r)[2 * g];
         if (c1 < cols) w[r * cols + c1] = values(r)[2 * g + 1];
+      }
+    return w;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// 2:4 in panels of `width` rows of W (output features), for a kernel that computes `width` outputs
+// at once, as the dense GEMM does: per panel and group g, the first values of the `width` rows,
+// their second values, then their codes (a byte each, pos0 | pos1 << 2), each array contiguous.
+// The last panel is padded with zero rows (values 0, code 0b0100).
+// ---------------------------------------------------------------------------------------------
+struct TwoFourPanels {
+  std::size_t rows = 0, cols = 0, groups = 0, width = 0, panels = 0;
+  std::vector<float> val;          // panels x groups x 2 x width
+  std::vector<std::uint8_t> code;  // panels x groups x width
+
+  const float* values(std::size_t p, std::size_t g) const { return val.data() + (p * groups + g) * 2 * width; }
+  const std::uint8_t* codes(std::size_t p, std::size_t g) const { return code.data() + (p * groups + g) * width; }
+
+  static TwoFourPanels from(const TwoFour& m, std::size_t width) {
+    if (width == 0) throw Error("TwoFourPanels: a panel needs at least one row");
+    TwoFourPanels t{m.rows, m.cols, m.groups, width, (m.rows + width - 1) / width, {}, {}};
+    t.val.assign(t.panels * t.groups * 2 * width, 0.0f);
+    t.code.assign(t.panels * t.groups * width, 0b0100);
+    for (std::size_t r = 0; r < m.rows; ++r)
+      for (std::size_t g = 0; g < m.groups; ++g) {
+        const std::size_t p = r / width, j = r % width, at = (p * t.groups + g) * width;
+        t.val[2 * at + j] = m.values(r)[2 * g];
+        t.val[2 * at + width + j] = m.values(r)[2 * g + 1];
+        t.code[at + j] = static_cast<std::uint8_t>(TwoFour::code(m.codes(r), g));
+      }
+    return t;
+  }
+
+  std::vector<float> to_dense() const {
+    std::vector<float> w(rows * cols, 0.0f);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t g = 0; g < groups; ++g) {
+        const std::size_t p = r / width, j = r % width;
+        const unsigned c = codes(p, g)[j];
+        const std::size_t c0 = 4 * g + (c & 3), c1 = 4 * g + (c >> 2);
+        if (c0 < cols) w[r * cols + c0] = values(p, g)[j];
+        if (c1 < cols) w[r * cols + c1] = values(p, g)[width + j];
       }
     return w;
   }
