@@ -51,7 +51,7 @@ using namespace dp::pruning;  // NOLINT: the lab's own helpers, beside it
 // once per call, kBlock batch rows at a time, into xt[k][j] = x[b0 + j][k]: now nonzero p meets
 // xt[col[p]][0..kBlock), a contiguous vector, and does kBlock / kLanes vector FMAs from one load
 // of its value and index. Measured at batch 128, K = N = 1024, 90% sparse, on the machine of the
-// page: 12x faster than row by row, which the lab keeps as the "csr, row by row" variant.
+// page: 10 to 12 times faster than row by row, which the lab keeps as the "csr, row by row" variant.
 //
 // Two sets of accumulators, for even and odd nonzeros: an FMA waits 4 cycles for its sum, and two
 // FMA units need 8 chains in flight to stay busy, where one set (kVecs = 4 chains) gives them half.
