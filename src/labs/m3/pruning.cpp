@@ -249,7 +249,8 @@ void check_odd_shapes(dp::LabContext& ctx, std::mt19937_64& rng) {
 // every kept one.
 void check_pruning(dp::LabContext& ctx, const Matrix& w0, double sparsity) {
   Matrix w = w0;
-  const std::size_t want = dp::sparse::prune_magnitude(w.span(), sparsity);
+  dp::sparse::prune_magnitude(w.span(), sparsity);
+  const auto want = static_cast<std::size_t>(std::llround(sparsity * static_cast<double>(w.size())));
   float pruned_max = 0, kept_min = INFINITY;  // of the original magnitudes
   for (std::size_t i = 0; i < w.size(); ++i) {
     const float m = std::fabs(w0.data()[i]);
@@ -270,9 +271,9 @@ void check_pruning(dp::LabContext& ctx, const Matrix& w0, double sparsity) {
 const std::vector<double> kSparsities = {0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98};
 
 // The density (%) below which CSR beats dense: where t_csr / t_dense crosses 1 (t_csr: the faster
-// of the two CSR kernels; row by row wins at small batches, where a 64-input block is mostly empty),
-// interpolated on
-// log scales between the two measured densities around it. Negative: never; above 100: always.
+// of the two CSR kernels; row by row wins at small batches, where a 64-input block is mostly
+// empty), interpolated on log scales between the two measured densities around it.
+// Negative: never; above 100: always.
 double crossover_density(const std::vector<std::pair<double, double>>& density_ratio) {  // high to low density
   for (std::size_t i = density_ratio.size(); i-- > 0;) {  // from the sparsest up
     if (density_ratio[i].second < 1) continue;
