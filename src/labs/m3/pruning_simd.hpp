@@ -34,7 +34,7 @@ using dp::tensor::simd::kLanes;
 using dp::tensor::simd::vfloat;
 namespace simd = dp::tensor::simd;
 
-constexpr std::size_t kBlock = 64;  // batch rows per block: 4 AVX-512 registers of accumulators
+constexpr std::size_t kBlock = 64;  // batch rows per block: 4 AVX-512 registers of accumulators (8 AVX2)
 constexpr int kVecs = static_cast<int>(kBlock) / kLanes;
 
 // xt[k * kBlock + j] = x[b0 + j][k] for j < rows, k < K; zeros elsewhere, up to k < kpad.
