@@ -1,4 +1,4 @@
-// The quantization lab's arithmetic (src/labs/m3/quantize.hpp) and kernels (int8_kernels.hpp):
+// The quantization lab's arithmetic (src/tensor/quant/quantize.hpp) and kernels (int8_kernels.hpp):
 // rounding and clamping, scales, the u8 offset, the error bound (which must hold, and must fail
 // when a weight is off by more than rounding allows), and every kernel this CPU runs against the
 // plain-loop reference, exactly, on ragged shapes and fresh random values.
@@ -10,10 +10,10 @@
 #include <random>
 #include <vector>
 
-#include "labs/m3/int8_amx.hpp"
-#include "labs/m3/int8_kernels.hpp"
-#include "labs/m3/int8_layout.hpp"
-#include "labs/m3/quantize.hpp"
+#include "tensor/quant/int8_amx.hpp"
+#include "tensor/quant/int8_kernels.hpp"
+#include "tensor/quant/int8_layout.hpp"
+#include "tensor/quant/quantize.hpp"
 #include "tensor/tensor.hpp"
 
 namespace {

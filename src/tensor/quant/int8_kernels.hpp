@@ -23,9 +23,9 @@
 #include <span>
 #include <vector>
 
-#include "labs/m3/int8_amx.hpp"
-#include "labs/m3/int8_layout.hpp"
-#include "labs/m3/quantize.hpp"
+#include "tensor/quant/int8_amx.hpp"
+#include "tensor/quant/int8_layout.hpp"
+#include "tensor/quant/quantize.hpp"
 #include "tensor/parallel.hpp"
 #include "tensor/tensor.hpp"
 

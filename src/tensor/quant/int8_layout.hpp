@@ -20,7 +20,7 @@
 #include <span>
 #include <vector>
 
-#include "labs/m3/quantize.hpp"
+#include "tensor/quant/quantize.hpp"
 #include "tensor/tensor.hpp"
 
 #if defined(__x86_64__)

@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "labs/m3/int8_layout.hpp"
+#include "tensor/quant/int8_layout.hpp"
 
 namespace dp::quant {
 
