@@ -149,13 +149,15 @@ struct PackedInput {
 };
 
 // Dynamic quantization, per batch: one pass for the scale, one to round. Both loops vectorize.
-inline void quantize_input(Isa isa, tensor::ConstView<float> x, PackedInput& out) {
+// A `fixed_scale` above 0 is used instead (static quantization: a scale calibrated beforehand;
+// values beyond 127 of it are clamped).
+inline void quantize_input(Isa isa, tensor::ConstView<float> x, PackedInput& out, float fixed_scale = 0) {
   const std::size_t per_lane = static_cast<std::size_t>(shape_of(isa).k_per_lane);
   out.isa = isa, out.m = x.rows, out.groups = lanes_for(isa, x.cols);
   const std::size_t stride = out.groups * per_lane;  // values per padded row
   const std::size_t rows = isa == Isa::amx_int8 ? (x.rows + 31) / 32 * 32 : x.rows;
   out.u8.resize(rows * stride);
-  out.scale = symmetric_scale(x.span());
+  out.scale = fixed_scale > 0 ? fixed_scale : symmetric_scale(x.span());
   const float inv = 1.0f / out.scale;
   for (std::size_t r = 0; r < x.rows; ++r) {
     const float* src = x.data + r * x.cols;
