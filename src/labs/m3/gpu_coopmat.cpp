@@ -252,8 +252,10 @@ void run(dp::LabContext& ctx) {
                                     fmt::format("{:.2g} of max |C| ({} inputs, u = {})", e->points.back().throughput,
                                                 type_name(v.input), roundoff_text(v.input))});
   }
-  ctx.result.notes.push_back(fmt::format("peak: {:.0f} GFLOP/s fp32, {:.0f} fp16 tensor-core ({})", peak.fp32_gflops,
-                                         peak.fp16_gflops, peak.source));
+  const bool tensor_cores = std::any_of(variants.begin(), variants.end(), on_tensor_cores);
+  ctx.result.notes.push_back(tensor_cores ? fmt::format("peak: {:.0f} GFLOP/s fp32, {:.0f} fp16 on tensor cores ({})",
+                                                        peak.fp32_gflops, peak.fp16_gflops, peak.source)
+                                          : fmt::format("peak: {:.0f} GFLOP/s fp32 ({})", peak.fp32_gflops, peak.source));
   for (const auto& t : runner.tuned()) ctx.result.notes.push_back("tuned tile shape, " + t);
   if (!tune) ctx.result.notes.push_back("tile shapes not tuned (quick mode or a CPU device): the first candidate is used");
 
