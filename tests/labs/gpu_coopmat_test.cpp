@@ -8,11 +8,16 @@
 
 #include <bit>
 #include <cmath>
+#include <sstream>
 #include <cstdint>
 #include <limits>
 #include <vector>
 
+#include "core/error.hpp"
+#include "core/lab.hpp"
+#include "core/runner.hpp"
 #include "labs/m3/gpu_coopmat_error.hpp"
+#include "support.hpp"
 
 namespace dp::m3::coopmat {
 namespace {
@@ -98,6 +103,28 @@ TEST(GpuCoopmat, OrderFailsWhenA16BitTypeIsNotWorseThanFp32) {
   EXPECT_EQ(good.failed, 0);
   EXPECT_EQ(bad.failed, 1);
   EXPECT_NE(bad.first_failure.find("fp16-tiles 0.002"), std::string::npos) << bad.first_failure;
+}
+
+TEST(GpuCoopmat, ASizeThatIsNotAMultipleOf128IsAClearError) {
+  const LabDef* lab = find_lab("gpu-coopmat");
+  ASSERT_NE(lab, nullptr);
+  test::ScratchDir dir;
+  RunOptions options;
+  options.quick = true;
+  options.assignments = {"max-n=300"};
+  options.out_dir = dir.path().string();
+  options.plot = PlotMode::none;
+  options.record_history = false;
+  std::ostringstream out;
+  try {
+    run_lab(*lab, options, out);
+    FAIL() << "max-n=300 must be refused";
+  } catch (const Unavailable& e) {
+    GTEST_SKIP() << "no Vulkan device here: " << e.what();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("max-n=300 is not a multiple of 128"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("use e.g. 384"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

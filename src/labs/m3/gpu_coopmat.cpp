@@ -164,8 +164,9 @@ void run(dp::LabContext& ctx) {
   long long max_n = ctx.params.integer("max-n");
   if (max_n == 0) max_n = ctx.quick ? (on_cpu ? 256 : 512) : (on_cpu ? 512 : 4096);
   if (max_n % 128 != 0)
-    throw dp::Error(fmt::format("max-n={} is not a multiple of 128 (the kernels take whole tiles of up to 128 x 256; "
-                                "128 divides every size they run): use e.g. {}", max_n, (max_n / 128 + 1) * 128));
+    throw dp::Error(fmt::format("max-n={} is not a multiple of 128: the kernels compute C in whole tiles, and every "
+                                "variant has a tile shape that divides a multiple of 128; use e.g. {}", max_n,
+                                (max_n / 128 + 1) * 128));
   const bool tune = !on_cpu && !ctx.quick;
   const dp::PeakFlops peak = device_peak(report, ctx.machine, ctx.params.real("peak-gflops"));
   const std::vector<Variant> variants = variants_for(device, ctx);
