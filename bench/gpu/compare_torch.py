@@ -27,6 +27,10 @@ DEV = "cuda" if torch.cuda.is_available() else "cpu"
 torch.backends.cuda.matmul.allow_tf32 = False                       # fp32 means fp32
 torch.backends.cudnn.allow_tf32 = False
 torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False  # fp16 in, fp32 accumulate
+try:  # bf16 in, fp32 accumulate (the switch came in PyTorch 2.0; older ones raise AssertionError, not AttributeError)
+    torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
+except (AttributeError, AssertionError):
+    pass
 torch.backends.cudnn.benchmark = True
 
 
@@ -107,17 +111,65 @@ def compare_add(r, out):
 def compare_matmul(r, out):
     cache = {}
     for s in r["series"]:
-        fp16 = s["variant"].startswith("coopmat")
+        if s["variant"].startswith("coopmat"):  # results from before the tensor cores moved to gpu-coopmat
+            continue
         for p in s["points"]:
             n = int(p["x"])
-            if (n, fp16) not in cache:
-                dtype = torch.float16 if fp16 else torch.float32
-                a = torch.rand(n, n, device=DEV, dtype=torch.float32).to(dtype)
-                b = torch.rand(n, n, device=DEV, dtype=torch.float32).to(dtype)
-                cache[(n, fp16)] = time_ms(lambda: torch.matmul(a, b))
+            if n not in cache:
+                a = torch.rand(n, n, device=DEV)
+                b = torch.rand(n, n, device=DEV)
+                cache[n] = time_ms(lambda: torch.matmul(a, b))
                 del a, b
-            op = "torch.matmul fp16 (fp32 accumulate)" if fp16 else "torch.matmul fp32 (TF32 off)"
-            out.append(entry("gpu-matmul", s["variant"], f"{n}x{n}x{n}", p["median_ns"], cache[(n, fp16)], op))
+            out.append(entry("gpu-matmul", s["variant"], f"{n}x{n}x{n}", p["median_ns"], cache[n],
+                             "torch.matmul fp32 (TF32 off)"))
+
+
+# gpu-coopmat's variants by the type of A and B; every one accumulates in fp32.
+# PyTorch returns C in the input type (ours is fp32): its error includes rounding C to fp16 / bf16.
+COOPMAT_TYPES = {"fp32-tiles": (torch.float32, "torch.matmul fp32 (TF32 off)"),
+                 "fp16-tiles": (torch.float16, "torch.matmul fp16 (fp32 accumulate, C in fp16)"),
+                 "bf16-tiles": (torch.bfloat16, "torch.matmul bf16 (fp32 accumulate, C in bf16)"),
+                 "coopmat-fp16": (torch.float16, "torch.matmul fp16 (fp32 accumulate, C in fp16)")}
+
+
+def torch_matmul_error(n, dtype):
+    """max |C - C_fp64| / max |C_fp64| of torch.matmul on inputs in [-1, 1) rounded to dtype, as the lab
+    measures its own (the lab's error series): the peer's error beside its time."""
+    a = torch.rand(n, n, device=DEV, dtype=torch.float64) * 2 - 1
+    b = torch.rand(n, n, device=DEV, dtype=torch.float64) * 2 - 1
+    a32, b32 = a.float(), b.float()
+    exact = torch.matmul(a32.double(), b32.double())
+    got = torch.matmul(a32.to(dtype), b32.to(dtype)).double()
+    err = ((got - exact).abs().max() / exact.abs().max()).item()
+    del a, b, a32, b32, exact, got
+    return err
+
+
+def compare_coopmat(r, out):
+    cache = {}
+    for s in r["series"]:
+        if s["variant"] not in COOPMAT_TYPES:  # the "<variant> error" series
+            continue
+        dtype, op = COOPMAT_TYPES[s["variant"]]
+        errors = {int(p["x"]): p["throughput"] for p in points(r, s["variant"] + " error")}
+        for p in s["points"]:
+            n = int(p["x"])
+            if (n, dtype) not in cache:
+                try:  # (PyTorch on a CPU, where the script is tested, has no fp16 matmul)
+                    a = (torch.rand(n, n, device=DEV) * 2 - 1).to(dtype)
+                    b = (torch.rand(n, n, device=DEV) * 2 - 1).to(dtype)
+                    cache[(n, dtype)] = (time_ms(lambda: torch.matmul(a, b)), torch_matmul_error(n, dtype))
+                    del a, b
+                except RuntimeError as e:
+                    print(f"  torch.matmul in {dtype} at n={n} failed: {e}", file=sys.stderr)
+                    cache[(n, dtype)] = None
+            if cache[(n, dtype)] is None:
+                continue
+            torch_ms, torch_err = cache[(n, dtype)]
+            e = entry("gpu-coopmat", s["variant"], f"{n}x{n}x{n}", p["median_ns"], torch_ms, op)
+            e["ours_error"] = errors.get(n)  # max |C - C_fp64| / max |C_fp64|, as the lab measured it
+            e["torch_error"] = torch_err
+            out.append(e)
 
 
 def compare_reduce(r, out):
@@ -203,12 +255,12 @@ def targets(entries):
         return [e for e in entries if e["lab"] == lab and pred(e)]
 
     result = []
-    fp32 = find("gpu-matmul", lambda e: e["shape"] == "4096x4096x4096" and not e["variant"].startswith("coopmat"))
+    fp32 = find("gpu-matmul", lambda e: e["shape"] == "4096x4096x4096")
     if fp32:
         best = min(fp32, key=lambda e: e["ours_ms"])
         result.append({"name": "best fp32 matmul at 4096^3 vs torch fp32", "variant": best["variant"],
                        "ratio": best["ratio"], "target": 0.7, "met": best["ratio"] >= 0.7})
-    coop = find("gpu-matmul", lambda e: e["shape"] == "4096x4096x4096" and e["variant"].startswith("coopmat"))
+    coop = find("gpu-coopmat", lambda e: e["shape"] == "4096x4096x4096" and e["variant"] == "coopmat-fp16")
     if coop:
         result.append({"name": "coopmat fp16 matmul at 4096^3 vs torch fp16", "variant": coop[0]["variant"],
                        "ratio": coop[0]["ratio"], "target": 0.5, "met": coop[0]["ratio"] >= 0.5})
@@ -239,8 +291,8 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     entries = []
-    for lab, fn in (("gpu-add", compare_add), ("gpu-matmul", compare_matmul), ("gpu-reduce", compare_reduce),
-                    ("gpu-histogram", compare_histogram), ("gpu-conv", None)):
+    for lab, fn in (("gpu-add", compare_add), ("gpu-matmul", compare_matmul), ("gpu-coopmat", compare_coopmat),
+                    ("gpu-reduce", compare_reduce), ("gpu-histogram", compare_histogram), ("gpu-conv", None)):
         r = load(args.labs, lab)
         if r is None:
             continue

@@ -23,7 +23,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv 
 dp doctor --json > "$out/doctor.json" || true
 dp doctor || true
 
-for lab in ${DP_GPU_LABS:-gpu-add gpu-matmul gpu-reduce gpu-histogram gpu-conv gpu-dispatch-overhead}; do
+for lab in ${DP_GPU_LABS:-gpu-add gpu-matmul gpu-coopmat gpu-reduce gpu-histogram gpu-conv gpu-dispatch-overhead}; do
   echo "=== $lab"
   start=$(date +%s)
   timeout 240 env LD_LIBRARY_PATH="$root/.gpubundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$root/.gpubundle/bin/dontpanic" run "$lab" --plot none --json "$out/labs/$lab.json" --out /tmp/dp-results \

@@ -4,17 +4,35 @@
 //      spread across the tile, so the 32 threads of a subgroup read 32 consecutive vec4s of Bs.
 //   3. Prefetch: the next tiles are loaded from global memory into registers while this tile is
 //      multiplied, so DRAM latency hides behind math.
-// Defines: BM BN BK TM TN (TM, TN multiples of 4). Requires M % BM == N % BN == K % BK == 0.
+// Inputs (gpu-coopmat): A and B are fp32 by default; with INPUT_FP16 they are fp16 (16-bit storage
+// buffers), with INPUT_BF16 bf16 bits (read as uints: bf16 is the top half of an fp32, so a shift
+// widens it). Either way each group of 4 is widened to fp32 as it is loaded (16-bit storage allows
+// 16-bit types in buffers only, not in registers), then staged in shared memory as fp32: half the
+// bytes from global memory, the same fp32 multiply-adds.
+// Defines: BM BN BK TM TN (TM, TN multiples of 4), INPUT_FP16 or INPUT_BF16 (optional).
+// Requires M % BM == N % BN == K % BK == 0.
 #version 450
 #extension GL_EXT_control_flow_attributes : require
+#if defined(INPUT_FP16)
+#extension GL_EXT_shader_16bit_storage : require
+#define IN4 f16vec4                   // 4 halves, 8 bytes
+#define TO_VEC4(v) vec4(v)            // exact: every half is a float
+#elif defined(INPUT_BF16)
+#define IN4 uvec2                     // 4 bf16, 8 bytes, element 0 in the low bits of .x
+#define TO_VEC4(v) vec4(uintBitsToFloat((v).x << 16), uintBitsToFloat((v).x & 0xffff0000u), \
+                        uintBitsToFloat((v).y << 16), uintBitsToFloat((v).y & 0xffff0000u))
+#else
+#define IN4 vec4
+#define TO_VEC4(v) (v)
+#endif
 const uint THREADS = (BM / TM) * (BN / TN);
 const uint A_LOADS = BM * BK / 4 / THREADS;  // vec4s of A each thread copies per tile
 const uint B_LOADS = BK * BN / 4 / THREADS;
 const uint AW = BM / 4 + 1;                  // a row of As in vec4s, +1 against bank conflicts
 layout(local_size_x = THREADS) in;
 
-layout(set = 0, binding = 0) readonly buffer A { vec4 a[]; };
-layout(set = 0, binding = 1) readonly buffer B { vec4 b[]; };
+layout(set = 0, binding = 0) readonly buffer A { IN4 a[]; };
+layout(set = 0, binding = 1) readonly buffer B { IN4 b[]; };
 layout(set = 0, binding = 2) writeonly buffer C { vec4 c[]; };
 layout(push_constant) uniform Shape { uint M, N, K; };
 
@@ -33,11 +51,11 @@ void main() {
   #define FETCH(k0)                                                         \
     [[unroll]] for (uint l = 0; l < A_LOADS; ++l) {                         \
       const uint e = tid + l * THREADS, r = e / (BK / 4), k4 = e % (BK / 4); \
-      pa[l] = a[((row0 + r) * K + (k0)) / 4 + k4];                           \
+      pa[l] = TO_VEC4(a[((row0 + r) * K + (k0)) / 4 + k4]);                  \
     }                                                                       \
     [[unroll]] for (uint l = 0; l < B_LOADS; ++l) {                         \
       const uint e = tid + l * THREADS, k = e / (BN / 4), c4 = e % (BN / 4); \
-      pb[l] = b[((k0) + k) * N / 4 + col0 / 4 + c4];                         \
+      pb[l] = TO_VEC4(b[((k0) + k) * N / 4 + col0 / 4 + c4]);                \
     }
   // Registers -> shared memory (A transposed, one float at a time).
   #define STORE()                                                           \

@@ -145,6 +145,7 @@ DeviceReport read_report(VkInstance instance, VkPhysicalDevice device, int index
   features.pNext = &f11;
   vkGetPhysicalDeviceFeatures2(device, &features);
   r.float16 = f12.shaderFloat16 && f11.storageBuffer16BitAccess;
+  r.storage_16bit = f11.storageBuffer16BitAccess;
   r.float_atomic_add = has_atomic_float && atomic_float.shaderBufferFloat32AtomicAdd;
 
   if (has_extension(device, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME)) {
@@ -254,7 +255,7 @@ nlohmann::json to_json(const DeviceReport& r) {
           {"max_workgroup_invocations", r.max_workgroup_invocations},
           {"max_workgroup_count", r.max_workgroup_count}, {"max_storage_buffer_range", r.max_storage_buffer_range},
           {"device_local_bytes", r.device_local_bytes}, {"timestamps", r.timestamps},
-          {"timestamp_period_ns", r.timestamp_period_ns}, {"float16", r.float16},
+          {"timestamp_period_ns", r.timestamp_period_ns}, {"float16", r.float16}, {"storage_16bit", r.storage_16bit},
           {"float_atomic_add", r.float_atomic_add}, {"coopmat", coop},
           {"coopmat_khr_extension", r.coopmat_khr_extension}};
 }

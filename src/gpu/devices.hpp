@@ -52,6 +52,8 @@ struct DeviceReport {
   bool timestamps = false;            // can the compute queue write timestamps?
   double timestamp_period_ns = 0;     // nanoseconds per timestamp tick
   bool float16 = false;               // shaderFloat16 + 16-bit storage buffers
+  bool storage_16bit = false;         // 16-bit values in storage buffers (storageBuffer16BitAccess):
+                                      // loading fp16 and widening it, without fp16 arithmetic
   bool float_atomic_add = false;      // atomicAdd on float in buffers (VK_EXT_shader_atomic_float)
   std::vector<CoopMatShape> coopmat;  // empty: no cooperative matrices (tensor cores) exposed
   bool coopmat_khr_extension = false; // VK_KHR_cooperative_matrix is offered (our headers predate it)
