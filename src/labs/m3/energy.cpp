@@ -72,11 +72,25 @@ DP_NO_VECTORIZE float sum_scalar(std::span<const float> x) {
   return acc[0];
 }
 
+// A long array is summed in chunks of 4096 floats, chunk totals added in double: a float lane
+// that has reached 2^24 no longer changes when 0.5 is added, and a 2 GiB array gives each lane
+// 2^25 values. The call per chunk costs about 1% of the chunk's time.
+constexpr std::size_t kChunk = 4096;
+
+template <float (*Kernel)(std::span<const float>)>
+double sum_chunked(std::span<const float> x) {
+  double total = 0;
+  for (std::size_t i = 0; i < x.size(); i += kChunk) total += Kernel(x.subspan(i, std::min(kChunk, x.size() - i)));
+  return total;
+}
+
 struct Reduction {
   const char* name;
-  float (*fn)(std::span<const float>);
+  double (*fn)(std::span<const float>);
 };
-constexpr Reduction kReductions[] = {{"scalar", sum_scalar}, {"SIMD", sum_simd}};
+constexpr Reduction kReductions[] = {{"scalar", sum_chunked<sum_scalar>}, {"SIMD", sum_chunked<sum_simd>}};
+const Reduction& kScalar = kReductions[0];
+const Reduction& kSimd = kReductions[1];
 
 // ---------------------------------------------------------------------------------------------
 // Inputs, reference, check
@@ -90,15 +104,17 @@ std::vector<float> random_floats(std::size_t n, std::mt19937_64& rng) {
 }
 
 // Both variants against a double sum, and against each other exactly. Returns the checked sum.
-// Error bound: each element passes through at most k = n/16 + 1 additions in its lane and 4 in the
-// tree, so |error| <= gamma_k * sum|x| with gamma_k = k u / (1 - k u), u = 2^-24 (Higham, 4.2).
-float check_reductions(dp::LabContext& ctx, const std::vector<float>& x, const std::string& where) {
+// Error bound: in a chunk, each element passes through at most k = 4096/16 + 1 float additions in
+// its lane and 4 in the tree, so |error| <= gamma_k * sum|x| with gamma_k = k u / (1 - k u),
+// u = 2^-24 (Higham, Accuracy and Stability, 4.2), plus the double additions (2^-53 each, n/4096 of them).
+double check_reductions(dp::LabContext& ctx, const std::vector<float>& x, const std::string& where) {
   double want = 0;
   for (std::size_t i = 0; i < x.size(); ++i) want += x.at(i);  // the values are positive: sum|x|
-  const double k = static_cast<double>(x.size() / kLanes + 1 + 4), bound = k * 0x1p-24 / (1 - k * 0x1p-24) * want;
-  const float scalar = sum_scalar(x), simd = sum_simd(x);
+  const double k = kChunk / kLanes + 1 + 4, chunks = static_cast<double>(x.size() / kChunk + 1);
+  const double bound = (k * 0x1p-24 / (1 - k * 0x1p-24) + 2 * chunks * 0x1p-53) * want;
+  const double scalar = kScalar.fn(x), simd = kSimd.fn(x);
   for (const Reduction& r : kReductions) {
-    const float got = r.fn(x);
+    const double got = r.fn(x);
     ctx.result.add_check(fmt::format("{} sum, {}", r.name, where), std::abs(got - want) <= bound,
                          fmt::format("got {:.9g}, double reference {:.9g}, allowed {:.3g}", got, want, bound));
   }
@@ -111,7 +127,7 @@ float check_reductions(dp::LabContext& ctx, const std::vector<float>& x, const s
 // garbage while we measured its joules would make the joules meaningless).
 struct PassTally {
   std::atomic<long long> passes{0}, wrong{0};
-  void add(float got, float want) {
+  void add(double got, double want) {
     passes.fetch_add(1, std::memory_order_relaxed);
     if (got != want) wrong.fetch_add(1, std::memory_order_relaxed);
   }
@@ -164,14 +180,15 @@ void add_energy_point(dp::LabContext& ctx, const std::string& variant, const std
 void run_reductions(dp::LabContext& ctx, const dp::energy::RaplMeter* meter, const std::vector<std::uint64_t>& sizes,
                     double window, int reps, std::mt19937_64& rng, double& scalar_ns_in_l2) {
   PassTally tally;
-  for (const std::uint64_t bytes : dp::Sweep(ctx, "working set", sizes, {.stops_early = false})) {
+  for (const std::uint64_t bytes : dp::Sweep(ctx, "working set", sizes, {.weight = [](std::uint64_t b) { return 1.0 + static_cast<double>(b) / (64 << 20); },
+                                                                        .stops_early = false})) {
     const std::vector<float> x = random_floats(bytes / sizeof(float), rng);
     const double n = static_cast<double>(x.size());
-    const float want = check_reductions(ctx, x, fmt::format("{} floats", x.size()));
+    const double want = check_reductions(ctx, x, fmt::format("{} floats", x.size()));
     for (const Reduction& r : kReductions) {
       const dp::Stats s = ctx.measure(fmt::format("{}/{}", r.name, bytes), [&] { benchmark::DoNotOptimize(r.fn(x)); });
       ctx.result.add_point(r.name, "bytes", static_cast<double>(bytes), s.per(n), n / s.median_ns, "elements/ns", "element");
-      if (bytes == sizes[1] && r.fn == sum_scalar) scalar_ns_in_l2 = s.median_ns / n;
+      if (bytes == sizes[1] && r.fn == kScalar.fn) scalar_ns_in_l2 = s.median_ns / n;
     }
     if (!meter) continue;
     std::vector<std::vector<double>> nj(std::size(kReductions)), ns(std::size(kReductions));
@@ -205,17 +222,17 @@ void run_reductions(dp::LabContext& ctx, const dp::energy::RaplMeter* meter, con
 void run_race(dp::LabContext& ctx, const dp::energy::RaplMeter* meter, std::size_t bytes, double window, int reps,
               double scalar_ns, std::mt19937_64& rng) {
   const std::vector<float> x = random_floats(bytes / sizeof(float), rng);
-  const float want = check_reductions(ctx, x, "race-to-idle array");
+  const double want = check_reductions(ctx, x, "race-to-idle array");
   const long long passes = std::max(1LL, std::llround(0.7 * window * 1e9 / (scalar_ns * static_cast<double>(x.size()))));
   const int threads = std::max<int>(1, static_cast<int>(dp::allowed_cpus().size()));
   PassTally tally;
   const auto fast = [&] {
     dp::run_together(threads, [&](int t) {
-      for (long long p = passes * t / threads; p < passes * (t + 1) / threads; ++p) tally.add(sum_simd(x), want);
+      for (long long p = passes * t / threads; p < passes * (t + 1) / threads; ++p) tally.add(kSimd.fn(x), want);
     });
   };
   const auto slow = [&] {
-    for (long long p = 0; p < passes; ++p) tally.add(sum_scalar(x), want);
+    for (long long p = 0; p < passes; ++p) tally.add(kScalar.fn(x), want);
   };
   struct Strategy {
     std::string name;
