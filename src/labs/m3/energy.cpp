@@ -269,8 +269,11 @@ void run_race(dp::LabContext& ctx, const dp::energy::RaplMeter* meter, std::size
   if (longest > window * 1.02)
     ctx.result.notes.push_back(fmt::format("race-to-idle: the slow work overran its {} s window (took {:.3g} s: a "
                                            "busy machine){}", window, longest, meter ? "; its joules cover that longer window" : ""));
-  ctx.result.add_check("every race-to-idle pass gave the checked sum", tally.wrong == 0,
-                       fmt::format("{} of {} passes differ ({} passes per window)", tally.wrong.load(), tally.passes.load(), passes));
+  const long long windows = static_cast<long long>(strategies[1].busy.size() + strategies[2].busy.size());
+  ctx.result.add_check("every race-to-idle window did all its passes, each giving the checked sum",
+                       tally.wrong == 0 && tally.passes == windows * passes,
+                       fmt::format("{} passes done of {} ({} windows of {}); {} differ", tally.passes.load(),
+                                   windows * passes, windows, passes, tally.wrong.load()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,6 +318,8 @@ void run(dp::LabContext& ctx) {
   }
   const std::vector<std::uint64_t> sizes = {l1 / 2, l2 / 2, std::max(large, 2 * l2)};
 
+  // An odd length first: the leftover loops after the last full 16 and the last full chunk run too.
+  check_reductions(ctx, random_floats(kChunk + 1001, rng), fmt::format("{} floats (odd: the leftover loops run)", kChunk + 1001));
   double scalar_ns_in_l2 = 1;
   run_reductions(ctx, meter ? &*meter : nullptr, sizes, window, reps, rng, scalar_ns_in_l2);
   if (!ctx.result.all_checks_passed()) return;
