@@ -68,6 +68,15 @@ TEST(EnergyCounters, DeltaAcrossAWrapAround) {
   EXPECT_EQ(energy_delta_uj(5, 5, 1000), 0u);
 }
 
+TEST(EnergyCounters, ZoneNames) {
+  EXPECT_EQ(zone_kind("intel-rapl:0"), ZoneKind::top);
+  EXPECT_EQ(zone_kind("intel-rapl:12"), ZoneKind::top);
+  EXPECT_EQ(zone_kind("intel-rapl:0:1"), ZoneKind::sub);
+  for (const char* other : {"intel-rapl", "intel-rapl:", "intel-rapl:0:", "intel-rapl:0:1:2", "intel-rapl:a",
+                            "intel-rapl-mmio:0", "intel-rapl:0x", "dtpm"})
+    EXPECT_EQ(zone_kind(other), ZoneKind::none) << other;
+}
+
 TEST(EnergyCounters, ScansAFakePowercapTree) {
   test::ScratchDir dir;
   const fs::path root = dir.path();

@@ -30,7 +30,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -82,6 +81,23 @@ inline std::uint64_t parse_microjoules(const std::string& text, const std::files
   return v;
 }
 
+// intel-rapl:N is a top-level zone (a package, psys), intel-rapl:N:M a part of one; anything else none.
+enum class ZoneKind { none, top, sub };
+inline ZoneKind zone_kind(const std::string& folder) {
+  const std::string prefix = "intel-rapl:";
+  if (folder.rfind(prefix, 0) != 0) return ZoneKind::none;
+  int numbers = 0;
+  for (std::size_t i = prefix.size(); i <= folder.size(); ++i) {
+    const std::size_t start = i;
+    while (i < folder.size() && folder[i] >= '0' && folder[i] <= '9') ++i;
+    if (i == start) return ZoneKind::none;  // an empty number: "intel-rapl:", "intel-rapl:0:"
+    ++numbers;
+    if (i == folder.size()) break;
+    if (folder[i] != ':') return ZoneKind::none;
+  }
+  return numbers == 1 ? ZoneKind::top : numbers == 2 ? ZoneKind::sub : ZoneKind::none;
+}
+
 // Zones are the folders named intel-rapl:N or intel-rapl:N:M (AMD's kernels use the same names);
 // intel-rapl-mmio:* repeats a package's counter through another path and is left out.
 inline RaplScan scan_rapl(const std::filesystem::path& root) {
@@ -93,15 +109,13 @@ inline RaplScan scan_rapl(const std::filesystem::path& root) {
                                "CONFIG_POWERCAP / intel_rapl)", root.string());
     return scan;
   }
-  static const std::regex zone_name(R"(intel-rapl:(\d+)(:\d+)?)");
   std::vector<std::string> unreadable;
   std::vector<fs::path> dirs;
   for (const auto& entry : fs::directory_iterator(root, ec)) dirs.push_back(entry.path());
   std::sort(dirs.begin(), dirs.end());
   for (const fs::path& dir : dirs) {
-    std::smatch m;
-    const std::string base = dir.filename().string();
-    if (!std::regex_match(base, m, zone_name)) continue;
+    const auto kind = zone_kind(dir.filename().string());
+    if (kind == ZoneKind::none) continue;
     std::string why;
     const auto name = read_first_line(dir / "name", why);
     const auto range = name ? read_first_line(dir / "max_energy_range_uj", why) : std::nullopt;
@@ -110,7 +124,7 @@ inline RaplScan scan_rapl(const std::filesystem::path& root) {
       unreadable.push_back(why);
       continue;
     }
-    RaplZone zone{dir, *name, parse_microjoules(*range, dir / "max_energy_range_uj"), !m[2].matched};
+    RaplZone zone{dir, *name, parse_microjoules(*range, dir / "max_energy_range_uj"), kind == ZoneKind::top};
     parse_microjoules(*energy, dir / "energy_uj");  // garbage is an error now, not mid-measurement
     scan.zones.push_back(zone);
   }
