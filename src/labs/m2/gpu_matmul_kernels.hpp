@@ -5,6 +5,8 @@
 //   Config, Variant      a shader, its tile-shape candidates (#defines) and the type of A and B
 //   blocked()            a register-blocked tile shape: BM x BN per workgroup, TM x TN per thread
 //   vectorized_configs() the candidates of the best fp32 kernel, shaders/matmul/vec4.comp
+//   coopmat_variant()    the tensor-core kernel (fp16 in, fp32 accumulate) and its tile candidates,
+//                        or why the device has none (gpu-coopmat and energy run it)
 //   reference_rows()     chosen rows of A * B in double precision (and of |A| * |B| if asked)
 //   device_peak()        the peak GFLOP/s the labs divide by: a datasheet, a CPU estimate, a param
 //   Runner               builds each kernel once, picks a tile shape (tuning it on a real GPU),
@@ -15,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -33,6 +36,10 @@
 namespace dp::gpu::matmul {
 
 using Defines = std::vector<std::pair<std::string, std::string>>;
+
+struct Shape {  // the push constant of every matmul shader
+  std::uint32_t M, N, K;
+};
 
 // Each variant is a shader plus its launch shape. Tile shapes are #defines, so one shader file
 // serves several configurations (and the compiler sees constants it can unroll).
@@ -65,6 +72,65 @@ inline Config blocked(int bm, int bn, int bk, int tm, int tn, const Defines& ext
 inline std::vector<Config> vectorized_configs(const Defines& extra = {}) {
   return {blocked(64, 64, 8, 8, 8, extra),   blocked(128, 128, 8, 8, 8, extra), blocked(128, 128, 16, 8, 8, extra),
           blocked(128, 64, 16, 8, 8, extra), blocked(64, 128, 16, 8, 8, extra), blocked(64, 64, 16, 4, 4, extra)};
+}
+
+// Tensor cores: a subgroup multiplies LM x LK by LK x LN fragments (a shape the device lists, fp16
+// in, fp32 accumulate); a workgroup of WGM x WGN subgroups stages BM x BK of A and BK x BN of B in
+// shared memory, in 1 or 2 stages. The candidates that fit the device are tuned like the tiles.
+inline Config coop(const CoopMatShape& s, int bm, int bn, int bk, int wgm, int wgn, int stages, std::uint32_t subgroup) {
+  return {{{"LM", std::to_string(s.m)}, {"LN", std::to_string(s.n)}, {"LK", std::to_string(s.k)},
+           {"BM", std::to_string(bm)}, {"BN", std::to_string(bn)}, {"BK", std::to_string(bk)},
+           {"WGM", std::to_string(wgm)}, {"WGN", std::to_string(wgn)}, {"SUBGROUP", std::to_string(subgroup)},
+           {"STAGES", std::to_string(stages)}},
+          static_cast<std::uint32_t>(bm), static_cast<std::uint32_t>(bn),
+          fmt::format("fragment {}x{}x{}, BM={} BN={} BK={}, {}x{} subgroups, {} stage(s)", s.m, s.n, s.k, bm, bn,
+                      bk, wgm, wgn, stages)};
+}
+
+// The cooperative-matrix variant, if the device offers fp16 x fp16 + fp32 fragments.
+inline std::optional<Variant> coopmat_variant(const Device& device, std::string& why_not) {
+  const DeviceReport& r = device.report();
+  if (!device.has_coopmat()) {
+    why_not = r.coopmat_khr_extension
+                  ? fmt::format("'{}' offers only VK_KHR_cooperative_matrix, which Debian 12's glslang cannot target",
+                                r.name)
+                  : fmt::format("'{}' offers no cooperative matrices (VK_NV_cooperative_matrix): no tensor cores "
+                                "to measure", r.name);
+    return std::nullopt;
+  }
+  std::vector<const CoopMatShape*> shapes;  // fp16 x fp16 + fp32 fragments, largest first
+  for (const auto& s : r.coopmat)
+    if (s.a_type == "float16" && s.b_type == "float16" && s.c_type == "float32" && s.m % 8 == 0 && s.n % 8 == 0 &&
+        s.k % 8 == 0)
+      shapes.push_back(&s);
+  std::sort(shapes.begin(), shapes.end(), [](auto* x, auto* y) { return x->m * x->n * x->k > y->m * y->n * y->k; });
+  if (shapes.empty()) {
+    why_not = "none of the device's cooperative-matrix shapes takes fp16 inputs with fp32 accumulation";
+    return std::nullopt;
+  }
+  // Candidate tiles: BM x BN x BK per workgroup, WGM x WGN subgroups, 1 or 2 shared-memory stages.
+  // Kept only where they fit the device's shared memory and divide evenly.
+  const int sg = static_cast<int>(r.subgroup_size);
+  Variant v{"coopmat-fp16", "matmul/coopmat.comp", {}, Input::fp16};
+  const std::vector<std::array<int, 6>> tiles = {
+      {128, 256, 32, 2, 4, 1}, {128, 128, 32, 2, 4, 2}, {128, 128, 32, 2, 2, 2}, {128, 128, 64, 2, 4, 1},
+      {256, 128, 32, 4, 2, 1}, {128, 128, 32, 4, 2, 2}, {64, 256, 32, 1, 4, 2},  {256, 128, 32, 4, 4, 1},
+      {128, 256, 32, 2, 8, 1}, {64, 64, 32, 2, 2, 2}};
+  for (const CoopMatShape* shape : shapes)
+    for (auto [bm, bn, bk, wgm, wgn, stages] : tiles) {
+      const int threads = wgm * wgn * sg;
+      const std::uint64_t smem = 2ull * stages * (bm * (bk + 8) + bk * (bn + 8));
+      if (smem > r.max_shared_memory_bytes || threads > static_cast<int>(r.max_workgroup_invocations)) continue;
+      if (bm % (wgm * static_cast<int>(shape->m)) || bn % (wgn * static_cast<int>(shape->n)) ||
+          bk % static_cast<int>(shape->k) || (bm * bk / 8) % threads || (bk * bn / 8) % threads)
+        continue;
+      v.configs.push_back(coop(*shape, bm, bn, bk, wgm, wgn, stages, r.subgroup_size));
+    }
+  if (v.configs.empty()) {
+    why_not = "no tile configuration fits this device's shared memory and subgroup size";
+    return std::nullopt;
+  }
+  return v;
 }
 
 // Rows `rows` of A * B in double precision: the simplest thing that can be right. With `abs`,
@@ -174,7 +240,7 @@ class Runner {
     return it->second;
   }
   static void dispatch(Sequence& seq, const Kernel& k, const Config& c, std::uint32_t n, Buffers io) {
-    const struct { std::uint32_t M, N, K; } shape{n, n, n};
+    const Shape shape{n, n, n};
     seq.dispatch(k, {io.a, io.b, io.c}, {n / c.tile_n, n / c.tile_m}, shape);
   }
 

@@ -62,64 +62,7 @@ std::vector<Variant> tile_variants() {
           {"bf16-tiles", "matmul/vec4.comp", vectorized_configs({{"INPUT_BF16", "1"}}), Input::bf16}};
 }
 
-// Tensor cores: a subgroup multiplies LM x LK by LK x LN fragments (a shape the device lists, fp16
-// in, fp32 accumulate); a workgroup of WGM x WGN subgroups stages BM x BK of A and BK x BN of B in
-// shared memory, in 1 or 2 stages. The candidates that fit the device are tuned like the tiles.
-Config coop(const CoopMatShape& s, int bm, int bn, int bk, int wgm, int wgn, int stages, std::uint32_t subgroup) {
-  return {{{"LM", std::to_string(s.m)}, {"LN", std::to_string(s.n)}, {"LK", std::to_string(s.k)},
-           {"BM", std::to_string(bm)}, {"BN", std::to_string(bn)}, {"BK", std::to_string(bk)},
-           {"WGM", std::to_string(wgm)}, {"WGN", std::to_string(wgn)}, {"SUBGROUP", std::to_string(subgroup)},
-           {"STAGES", std::to_string(stages)}},
-          static_cast<std::uint32_t>(bm), static_cast<std::uint32_t>(bn),
-          fmt::format("fragment {}x{}x{}, BM={} BN={} BK={}, {}x{} subgroups, {} stage(s)", s.m, s.n, s.k, bm, bn,
-                      bk, wgm, wgn, stages)};
-}
-
-// The cooperative-matrix variant, if the device offers fp16 x fp16 + fp32 fragments.
-std::optional<Variant> coopmat_variant(const Device& device, std::string& why_not) {
-  const DeviceReport& r = device.report();
-  if (!device.has_coopmat()) {
-    why_not = r.coopmat_khr_extension
-                  ? fmt::format("'{}' offers only VK_KHR_cooperative_matrix, which Debian 12's glslang cannot target",
-                                r.name)
-                  : fmt::format("'{}' offers no cooperative matrices (VK_NV_cooperative_matrix): no tensor cores "
-                                "to measure", r.name);
-    return std::nullopt;
-  }
-  std::vector<const CoopMatShape*> shapes;  // fp16 x fp16 + fp32 fragments, largest first
-  for (const auto& s : r.coopmat)
-    if (s.a_type == "float16" && s.b_type == "float16" && s.c_type == "float32" && s.m % 8 == 0 && s.n % 8 == 0 &&
-        s.k % 8 == 0)
-      shapes.push_back(&s);
-  std::sort(shapes.begin(), shapes.end(), [](auto* x, auto* y) { return x->m * x->n * x->k > y->m * y->n * y->k; });
-  if (shapes.empty()) {
-    why_not = "none of the device's cooperative-matrix shapes takes fp16 inputs with fp32 accumulation";
-    return std::nullopt;
-  }
-  // Candidate tiles: BM x BN x BK per workgroup, WGM x WGN subgroups, 1 or 2 shared-memory stages.
-  // Kept only where they fit the device's shared memory and divide evenly.
-  const int sg = static_cast<int>(r.subgroup_size);
-  Variant v{"coopmat-fp16", "matmul/coopmat.comp", {}, Input::fp16};
-  const std::vector<std::array<int, 6>> tiles = {
-      {128, 256, 32, 2, 4, 1}, {128, 128, 32, 2, 4, 2}, {128, 128, 32, 2, 2, 2}, {128, 128, 64, 2, 4, 1},
-      {256, 128, 32, 4, 2, 1}, {128, 128, 32, 4, 2, 2}, {64, 256, 32, 1, 4, 2},  {256, 128, 32, 4, 4, 1},
-      {128, 256, 32, 2, 8, 1}, {64, 64, 32, 2, 2, 2}};
-  for (const CoopMatShape* shape : shapes)
-    for (auto [bm, bn, bk, wgm, wgn, stages] : tiles) {
-      const int threads = wgm * wgn * sg;
-      const std::uint64_t smem = 2ull * stages * (bm * (bk + 8) + bk * (bn + 8));
-      if (smem > r.max_shared_memory_bytes || threads > static_cast<int>(r.max_workgroup_invocations)) continue;
-      if (bm % (wgm * static_cast<int>(shape->m)) || bn % (wgn * static_cast<int>(shape->n)) ||
-          bk % static_cast<int>(shape->k) || (bm * bk / 8) % threads || (bk * bn / 8) % threads)
-        continue;
-      v.configs.push_back(coop(*shape, bm, bn, bk, wgm, wgn, stages, r.subgroup_size));
-    }
-  if (v.configs.empty()) {
-    why_not = "no tile configuration fits this device's shared memory and subgroup size";
-    return std::nullopt;
-  }
-  return v;
-}
+// Tensor cores: coopmat_variant() in labs/m2/gpu_matmul_kernels.hpp (the energy lab runs it too).
 
 bool on_tensor_cores(const Variant& v) { return v.shader == "matmul/coopmat.comp"; }
 
