@@ -2,7 +2,7 @@
 # m3_h200.sh — on the NVIDIA GPU machine: module 3's measurements that need it, in one call.
 #   - the CPU: lscpu (which int8 instructions: AVX512-VNNI, AMX), then a full run of the
 #     quantization lab on its cores against the machine's PyTorch (quantize_dynamic);
-#   - the GPU: the labs in DP_GPU_LABS (default gpu-coopmat) against PyTorch CUDA, through
+#   - the GPU: the labs in DP_GPU_LABS (default gpu-coopmat and energy: NVIDIA's energy counter) against PyTorch CUDA, through
 #     run_on_gpu_machine.sh.
 # Expects the bundle (DP_BUNDLE_MARCH=x86-64-v4 bench/gpu/make_bundle.sh: our fp32 GEMM, compiled
 # for the build's SIMD width, then uses AVX-512 as it does on a reader's -march=native build).
@@ -18,4 +18,4 @@ lscpu > "$out/lscpu.txt" 2>&1
 if [ "${DP_SKIP_CPU:-0}" != 1 ]; then
   DP_LABS="${DP_CPU_LABS:-quantization}" DP_LIMIT="${DP_CPU_LIMIT:-420}" DP_ARGS="--repetitions 3" bash bench/gpu/full_runs.sh
 fi
-DP_GPU_LABS="${DP_GPU_LABS:-gpu-coopmat}" bash bench/gpu/run_on_gpu_machine.sh
+DP_GPU_LABS="${DP_GPU_LABS:-gpu-coopmat energy}" bash bench/gpu/run_on_gpu_machine.sh
