@@ -125,6 +125,8 @@ block_avx_vnni(const PackedInput& x, std::size_t r0, std::size_t rows, const std
   store_ymm_block(acc, rows, e, out, ldo, cols);
 }
 
+// The AVX-VNNI kernel again, with vpmaddwd + vpaddd for vpdpbusd: written twice because a template
+// cannot give its instances different target attributes.
 [[gnu::target("avx2,fma")]] inline void
 block_avx2(const PackedInput& x, std::size_t r0, std::size_t rows, const std::uint32_t* panel,
            const Epilogue& e, float* out, std::size_t ldo, std::size_t cols) {
