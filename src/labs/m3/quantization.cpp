@@ -78,10 +78,11 @@ Tensor2D<double> exact_output(const Layer& l) {
   return y;
 }
 
-std::vector<Isa> isas_here() {
+// The instruction sets this CPU runs, best first; --param amx=off leaves AMX out.
+std::vector<Isa> isas_here(const dp::LabContext& ctx) {
   std::vector<Isa> found;
   for (Isa isa : dp::quant::kAllIsas)
-    if (dp::quant::cpu_has(isa)) found.push_back(isa);
+    if (dp::quant::cpu_has(isa) && !(isa == Isa::amx_int8 && ctx.params.text("amx") == "off")) found.push_back(isa);
   return found;
 }
 
@@ -150,7 +151,7 @@ std::vector<Timed> time_layer(dp::LabContext& ctx, std::size_t m, std::size_t k,
 
   const dp::tensor::PackedLinear fp32(l.w.const_view(), l.bias);
   out.push_back({"fp32 (our GEMM)", ctx.measure("fp32/" + shape, [&] { dp::tensor::linear(l.x.const_view(), fp32, got.view()); })});
-  for (Isa isa : isas_here()) {
+  for (Isa isa : isas_here(ctx)) {
     const auto packed = dp::quant::pack_weights(isa, qw, l.bias);
     dp::quant::PackedInput px;
     dp::quant::quantize_input(isa, l.x.const_view(), px);
@@ -173,7 +174,7 @@ std::vector<Timed> time_layer(dp::LabContext& ctx, std::size_t m, std::size_t k,
 }
 
 // Shapes whose every edge is ragged: rows not a multiple of MR, K not of 4, N not of NR.
-void check_odd_shapes(std::vector<std::string>& mismatches) {
+void check_odd_shapes(const dp::LabContext& ctx, std::vector<std::string>& mismatches) {
   for (const auto& [m, k, n] : {std::tuple{1, 1, 1}, {13, 37, 45}, {9, 130, 33}, {7, 5, 100}}) {
     std::vector<std::string> local;
     const Layer l = make_layer(m, k, n, 77 + k);
@@ -182,7 +183,7 @@ void check_odd_shapes(std::vector<std::string>& mismatches) {
     dp::quant::quantize_input(l.x.const_view(), qx);
     Tensor2D<float> want(m, n), got(m, n);
     dp::quant::linear_int8_reference(qx, qw, l.bias, want.view());
-    for (Isa isa : isas_here()) {
+    for (Isa isa : isas_here(ctx)) {
       dp::quant::PackedInput px;
       dp::quant::quantize_input(isa, l.x.const_view(), px);
       dp::quant::linear_int8(px, dp::quant::pack_weights(isa, qw, l.bias), got.view());
@@ -261,7 +262,7 @@ void run(dp::LabContext& ctx) {
   for (Isa isa : dp::quant::kAllIsas)
     have += fmt::format("{}{} {}", have.empty() ? "" : ", ", dp::quant::isa_name(isa), dp::quant::cpu_has(isa) ? "yes" : "no");
   ctx.result.headlines.push_back({"int8 instructions on this CPU", have});
-  if (isas_here().empty())
+  if (isas_here(ctx).empty())
     ctx.result.notes.push_back("This CPU has none of AMX-int8, AVX512-VNNI, AVX-VNNI or AVX2: only the plain-loop int8 variant runs.");
 #if DP_INT8_X86
   if (__builtin_cpu_supports("amx-int8") && !dp::quant::amx_permitted())
@@ -272,7 +273,7 @@ void run(dp::LabContext& ctx) {
   measure_accuracy(ctx, batch, features, features);
 
   std::vector<std::string> mismatches;
-  check_odd_shapes(mismatches);
+  check_odd_shapes(ctx, mismatches);
   std::vector<std::array<std::size_t, 3>> torch_shapes;
   std::vector<std::size_t> sizes;
   for (std::uint64_t n : dp::geometric_sizes(std::min<std::size_t>(128, max_n), max_n, 2)) sizes.push_back(n);
@@ -302,7 +303,7 @@ void run(dp::LabContext& ctx) {
                        mismatches.empty() ? "sweep sizes and odd shapes" : fmt::format("differs: {}", fmt::join(mismatches, "; ")));
 
   // Headlines: the best int8 kernel against fp32 and against PyTorch.
-  const auto isas = isas_here();
+  const auto isas = isas_here(ctx);
   if (!isas.empty()) {
     const std::string best_gemm = variant_name(isas.front(), "GEMM"), best_dyn = variant_name(isas.front(), "dynamic");
     const std::size_t at = ns_at["fp32 (our GEMM)"].count(1024) ? 1024 : sizes.back();
@@ -347,6 +348,7 @@ DP_REGISTER_LAB({
     .params = {dp::ParamSpec::integer("max-size", "largest n of the n x n x n sweep (from 128, doubling)", 1024, 256, 1, 8192),
                dp::ParamSpec::integer("batch", "rows of the batch layer (the PyTorch comparison)", 256, 64, 1, 65536),
                dp::ParamSpec::integer("features", "inputs and outputs of the batch layer", 1024, 256, 1, 16384),
-               dp::ParamSpec::choice("torch", "run the PyTorch peer where python3 can import torch", {"auto", "off"}, "auto")},
+               dp::ParamSpec::choice("torch", "run the PyTorch peer where python3 can import torch", {"auto", "off"}, "auto"),
+               dp::ParamSpec::choice("amx", "use AMX tiles where the CPU has them (off: the vector kernels only)", {"auto", "off"}, "auto")},
     .run = run,
 });

@@ -29,7 +29,11 @@ class AmxTiles {
       std::uint8_t rows[16] = {};
     } config;
     for (int t = 0; t < 8; ++t) config.bytes_per_row[t] = 64, config.rows[t] = 16;
-    _tile_loadconfig(&config);
+    // ldtilecfg in asm with the whole config as its memory operand: GCC 12's _tile_loadconfig
+    // does not say it reads the 64 bytes, and -O2 dropped the stores above as dead, leaving
+    // every tile unconfigured (the first tile instruction then faults: SIGILL). Found on the
+    // H200 machine's Xeon.
+    asm volatile("ldtilecfg %0" : : "m"(config));
   }
   [[gnu::target("amx-tile")]] ~AmxTiles() { _tile_release(); }
   AmxTiles(const AmxTiles&) = delete;
