@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "tensor/quant/quantize.hpp"
-#include "tensor/parallel.hpp"
 #include "tensor/tensor.hpp"
 
 #if defined(__x86_64__)
@@ -149,39 +148,25 @@ struct PackedInput {
   std::size_t row_bytes() const { return groups * 4; }
 };
 
-// Dynamic quantization, per batch: one pass for the scale, one to round. Both loops vectorize,
-// and both split rows across threads: on one thread they took a third of an AMX layer's time
-// (256 x 1024 inputs, 16 cores). A `fixed_scale` above 0 is used instead (static quantization: a
-// scale calibrated beforehand; values beyond 127 of it are clamped).
+// Dynamic quantization, per batch: one pass for the scale, one to round. Both loops vectorize.
+// A `fixed_scale` above 0 is used instead (static quantization: a scale calibrated beforehand;
+// values beyond 127 of it are clamped).
 inline void quantize_input(Isa isa, tensor::ConstView<float> x, PackedInput& out, float fixed_scale = 0) {
   const std::size_t per_lane = static_cast<std::size_t>(shape_of(isa).k_per_lane);
   out.isa = isa, out.m = x.rows, out.groups = lanes_for(isa, x.cols);
   const std::size_t stride = out.groups * per_lane;  // values per padded row
   const std::size_t rows = isa == Isa::amx_int8 ? (x.rows + 31) / 32 * 32 : x.rows;
   out.u8.resize(rows * stride);
-  if (isa == Isa::avx2) out.wide.resize(rows * stride);
-  const std::size_t parts = tensor::parts_for(8.0 * static_cast<double>(x.size()));  // ~8 operations a value
-  if (fixed_scale > 0) {
-    out.scale = fixed_scale;
-  } else {
-    std::vector<float> largest(parts, 0.0f);
-    tensor::parallel_parts(x.rows, 1, parts, [&](std::size_t part, std::size_t r0, std::size_t r1) {
-      largest[part] = largest_magnitude({x.data + r0 * x.cols, (r1 - r0) * x.cols});
-    });
-    const float m = *std::max_element(largest.begin(), largest.end());
-    out.scale = m > 0 ? m / kMaxQ : 1.0f;  // as symmetric_scale() of the whole batch
-  }
+  out.scale = fixed_scale > 0 ? fixed_scale : symmetric_scale(x.span());
   const float inv = 1.0f / out.scale;
-  tensor::parallel_chunks(rows, 1, parts, [&](std::size_t r0, std::size_t r1) {
-    for (std::size_t r = r0; r < r1; ++r) {
-      std::uint8_t* dst = out.u8.data() + r * stride;
-      const std::size_t real = r < x.rows ? x.cols : 0;  // AMX's padding rows are all 128
-      const float* src = x.data + r * x.cols;
-      for (std::size_t c = 0; c < real; ++c) dst[c] = static_cast<std::uint8_t>(to_int8(src[c], inv) + kInputOffset);
-      std::fill(dst + real, dst + stride, std::uint8_t{kInputOffset});
-      if (isa == Isa::avx2) std::copy(dst, dst + stride, out.wide.data() + r * stride);  // zero-extends
-    }
-  });
+  for (std::size_t r = 0; r < x.rows; ++r) {
+    const float* src = x.data + r * x.cols;
+    std::uint8_t* dst = out.u8.data() + r * stride;
+    for (std::size_t c = 0; c < x.cols; ++c) dst[c] = static_cast<std::uint8_t>(to_int8(src[c], inv) + kInputOffset);
+    std::fill(dst + x.cols, dst + stride, std::uint8_t{kInputOffset});
+  }
+  std::fill(out.u8.begin() + static_cast<std::ptrdiff_t>(x.rows * stride), out.u8.end(), std::uint8_t{kInputOffset});
+  if (isa == Isa::avx2) out.wide.assign(out.u8.begin(), out.u8.end());  // zero-extends
 }
 
 // What every kernel does with its int32 sums: y = (sum - offset) * (x_scale * w_scale) + bias,
