@@ -3,7 +3,9 @@
 //     against central finite differences in double, on shapes made of 1, 3, 17 and 255.
 //  2. The fast float passes against the reference run in double, on fresh random values.
 //  3. SGD with momentum and Adam against their formulas written out in double, over three steps.
-// Each comparison can fail: the last test breaks a gradient on purpose and sees the check notice.
+//  4. Both against PyTorch's autograd (bench/peers/torch_grads.py, float64) on the same weights,
+//     where a python3 with torch is installed; skipped elsewhere.
+// Each comparison can fail: a test breaks a gradient on purpose and sees the check notice.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +13,10 @@
 #include <random>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "core/process.hpp"
+#include "core/source_tree.hpp"
 #include "tensor/backward.hpp"
 #include "tensor/reference.hpp"
 #include "tensor/reference_backward.hpp"
@@ -88,7 +94,8 @@ TEST(Backward, ReferenceGradientsMatchFiniteDifferences) {
 }
 
 // The largest difference, relative to the largest magnitude of the reference.
-double relative_difference(const Tensor2D<float>& got, const Tensor2D<double>& want) {
+template <typename T>
+double relative_difference(const Tensor2D<T>& got, const Tensor2D<double>& want) {
   double diff = 0, scale = 1e-30;
   for (std::size_t i = 0; i < want.size(); ++i) {
     diff = std::max(diff, std::fabs(double(got.data()[i]) - want.data()[i]));
@@ -132,6 +139,67 @@ TEST(Backward, FastPassesMatchTheReferenceInDouble) {
     EXPECT_LT(relative_difference(got.db1, want.db1), 1e-4);
     EXPECT_LT(relative_difference(got.dw2, want.dw2), 1e-4);
     EXPECT_LT(relative_difference(got.db2, want.db2), 1e-4);
+  }
+}
+
+// One tensor as JSON rows (a 1 x n bias as a flat list, as torch expects it).
+nlohmann::json to_json(const Tensor2D<double>& t, bool flat) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (std::size_t r = 0; r < t.rows(); ++r) {
+    nlohmann::json row = nlohmann::json::array();
+    for (std::size_t c = 0; c < t.cols(); ++c) row.push_back(t(r, c));
+    if (flat) return row;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+Tensor2D<double> from_json(const nlohmann::json& j, std::size_t rows, std::size_t cols) {
+  Tensor2D<double> t(rows, cols);
+  const bool flat = rows == 1 && !j.at(0).is_array();
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) t(r, c) = flat ? j.at(c).get<double>() : j.at(r).at(c).get<double>();
+  return t;
+}
+
+TEST(Backward, GradientsMatchPyTorchAutograd) {
+  const auto python = dp::find_python_with_torch();
+  if (!python) GTEST_SKIP() << "no python3 here can import torch";
+  std::mt19937_64 rng(std::random_device{}());
+  std::vector<Net> nets;
+  nlohmann::json input = nlohmann::json::array();
+  for (const auto& [batch, in, hidden, classes] : {std::tuple{1, 3, 17, 3}, {17, 255, 17, 10}, {64, 784, 128, 10}}) {
+    const Net& n = nets.emplace_back(random_net(batch, in, hidden, classes, rng()));
+    input.push_back({{"x", to_json(n.x, false)},   {"w1", to_json(n.w1, false)}, {"b1", to_json(n.b1, true)},
+                     {"w2", to_json(n.w2, false)}, {"b2", to_json(n.b2, true)},  {"labels", n.labels}});
+  }
+  const auto proc = dp::run_process({python->interpreter, (dp::source_dir() / "bench" / "peers" / "torch_grads.py").string()},
+                                    input.dump(), 120);
+  ASSERT_EQ(proc.exit_code, 0) << proc.output;
+  const auto torch = nlohmann::json::parse(proc.output);
+  ASSERT_EQ(torch.size(), nets.size());
+  for (std::size_t i = 0; i < nets.size(); ++i) {
+    const Net& n = nets[i];
+    const auto& t = torch[i];
+    SCOPED_TRACE(testing::Message() << n.x.rows() << "x" << n.x.cols() << "x" << n.w1.rows() << "x" << n.w2.rows());
+    const Grads want{from_json(t.at("dx"), n.x.rows(), n.x.cols()), from_json(t.at("dw1"), n.w1.rows(), n.w1.cols()),
+                     from_json(t.at("db1"), 1, n.w1.rows()), from_json(t.at("dw2"), n.w2.rows(), n.w2.cols()),
+                     from_json(t.at("db2"), 1, n.w2.rows())};
+    // Our double reference and autograd do the same arithmetic in another order: equal to ~1e-15.
+    const Grads ours = reference_grads(n);
+    EXPECT_NEAR(loss_of(n), t.at("loss").get<double>(), 1e-12 * loss_of(n));
+    EXPECT_LT(relative_difference(ours.dx, want.dx), 1e-10);
+    EXPECT_LT(relative_difference(ours.dw1, want.dw1), 1e-10);
+    EXPECT_LT(relative_difference(ours.db1, want.db1), 1e-10);
+    EXPECT_LT(relative_difference(ours.dw2, want.dw2), 1e-10);
+    EXPECT_LT(relative_difference(ours.db2, want.db2), 1e-10);
+    // The fast float passes the trainer uses, against autograd in double.
+    const FastGrads fast = fast_grads(n);
+    EXPECT_LT(relative_difference(fast.dx, want.dx), 1e-4);
+    EXPECT_LT(relative_difference(fast.dw1, want.dw1), 1e-4);
+    EXPECT_LT(relative_difference(fast.db1, want.db1), 1e-4);
+    EXPECT_LT(relative_difference(fast.dw2, want.dw2), 1e-4);
+    EXPECT_LT(relative_difference(fast.db2, want.db2), 1e-4);
   }
 }
 
