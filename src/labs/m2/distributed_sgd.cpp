@@ -186,6 +186,6 @@ DP_REGISTER_LAB({
                dp::ParamSpec::integer("train-images", "training images used (the first of the set)", 60000, 5120, 256, 60000),
                dp::ParamSpec::integer("max-ranks", "ranks run: 1, 2, 4, ... up to this", 4, 2, 2, 64),
                dp::ParamSpec::choice("allreduce", "how training sums the gradients: MPI_Allreduce or our ring", {"mpi", "ring"}, "mpi", "mpi"),
-               dp::ParamSpec::integer("perturb-rank", "nudge one gradient on this rank once: the weights check must fail (-1: off)", -1, -1, -1, 63)},
+               dp::ParamSpec::integer("perturb-rank", "nudge one gradient on this rank (below the rank count) once: the weights check must fail (-1: off)", -1, -1, -1, 63)},
     .run = run,
 });
