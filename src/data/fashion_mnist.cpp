@@ -16,9 +16,15 @@ namespace {
 namespace fs = std::filesystem;
 
 std::vector<std::uint8_t> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
+  // One read of the whole file: byte by byte (istreambuf_iterator) took 1.5 s for the 47 MB of
+  // training images on a loaded 2-vCPU machine, in every one of distributed-sgd's processes.
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw Error(fmt::format("cannot open {}", path.string()));
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(in.tellg()));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!in) throw Error(fmt::format("could not read all {} bytes of {}", bytes.size(), path.string()));
+  return bytes;
 }
 
 std::uint32_t big_endian(const std::vector<std::uint8_t>& bytes, std::size_t at) {

@@ -5,6 +5,8 @@
 // weights, bit for bit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -64,6 +66,36 @@ TEST(MlpTrainer, BadShapesAreErrors) {
   Tensor2D<float> x(2, 4);  // 4 features for a 5-input network
   std::vector<std::uint8_t> labels = {0, 1};
   EXPECT_THROW(net.train_step(x.const_view(), labels, adam, Forward::fused), dp::Error);
+}
+
+}  // namespace
+
+namespace {
+
+// train_epoch's shards: over ranks 0..2, every batch's images are trained on once, each rank
+// told the whole batch's size; the last batch is partial (25 images in batches of 10).
+TEST(MlpTrainer, ShardsCoverEveryBatchOnce) {
+  dp::data::LabelledImages set{.count = 25, .rows = 1, .cols = 1, .pixels = {}, .labels = std::vector<std::uint8_t>(25, 0)};
+  for (std::uint8_t i = 0; i < 25; ++i) set.pixels.push_back(i);  // image i's one pixel is i
+  std::vector<std::vector<int>> seen(3);  // per batch, the images any rank saw
+  for (std::size_t rank = 0; rank < 3; ++rank) {
+    std::size_t batch = 0;
+    dp::train::train_epoch(set, {.count = 25, .epoch = 1, .batch = 10, .seed = 7, .shard = {rank, 3}},
+                           [&](const dp::train::BatchPart& b) {
+                             EXPECT_EQ(b.batch_rows, batch < 2 ? 10u : 5u);
+                             for (std::size_t i = 0; i < b.x.rows; ++i) seen[batch].push_back(static_cast<int>(std::lround(b.x(i, 0) * 255)));
+                             ++batch;
+                             return 0.0;
+                           });
+    EXPECT_EQ(batch, 3u);
+  }
+  std::vector<int> all;
+  for (std::size_t b = 0; b < 3; ++b) {
+    EXPECT_EQ(seen[b].size(), b < 2 ? 10u : 5u);
+    all.insert(all.end(), seen[b].begin(), seen[b].end());
+  }
+  std::sort(all.begin(), all.end());
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(all[static_cast<std::size_t>(i)], i);
 }
 
 }  // namespace

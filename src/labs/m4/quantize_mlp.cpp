@@ -171,22 +171,8 @@ void run(dp::LabContext& ctx) {
   ctx.log << fmt::format("  training {} epochs on {} images\n", epochs, train_count);
   dp::train::Mlp net(kWidths, kSeed);
   dp::tensor::Adam adam;
-  std::vector<std::uint32_t> order(train_count);
-  std::iota(order.begin(), order.end(), 0u);
-  for (int e = 0; e < epochs; ++e) {
-    std::shuffle(order.begin(), order.end(), std::mt19937_64(kSeed + static_cast<std::uint64_t>(e)));
-    Tensor2D<float> x(256, 784);
-    std::vector<std::uint8_t> labels;
-    for (std::size_t start = 0; start + 256 <= train_count; start += 256) {
-      labels.clear();
-      for (std::size_t i = 0; i < 256; ++i) {
-        const auto image = train.image(order[start + i]);
-        for (std::size_t p = 0; p < 784; ++p) x(i, p) = static_cast<float>(image[p]) * (1.0f / 255);
-        labels.push_back(train.labels[order[start + i]]);
-      }
-      net.train_step(x.const_view(), labels, adam, dp::train::Forward::fused);
-    }
-  }
+  for (int e = 0; e < epochs; ++e)
+    dp::train::train_epoch(net, adam, train, {.count = train_count, .epoch = e, .batch = 256, .seed = kSeed}, dp::train::Forward::fused);
   const Tensor2D<float> test_x = to_floats(test, 0, test_count);
   const std::span<const std::uint8_t> test_labels(test.labels.data(), test_count);
   const Tensor2D<float> calibration = to_floats(train, 0, 2000);

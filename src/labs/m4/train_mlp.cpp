@@ -39,65 +39,14 @@
 namespace {
 
 using dp::data::LabelledImages;
+using dp::train::Epoch;
 using dp::train::Forward;
 using dp::train::Mlp;
+using dp::train::test_accuracy;
 
 const std::vector<std::size_t> kWidths = {784, 256, 128, 10};
 constexpr std::size_t kBatch = 256;
 constexpr std::uint64_t kSeed = 2024;
-
-// Pixels 0-255 -> floats 0-1, for the images of one batch.
-void gather(const LabelledImages& set, std::span<const std::uint32_t> ids, dp::tensor::Tensor2D<float>& x,
-            std::vector<std::uint8_t>& labels) {
-  if (x.rows() != ids.size()) x = dp::tensor::Tensor2D<float>(ids.size(), set.pixels_per_image());
-  labels.resize(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    const auto image = set.image(ids[i]);
-    for (std::size_t p = 0; p < image.size(); ++p) x(i, p) = static_cast<float>(image[p]) * (1.0f / 255);
-    labels[i] = set.labels[ids[i]];
-  }
-}
-
-double test_accuracy(Mlp& net, const LabelledImages& test, std::size_t count) {
-  dp::tensor::Tensor2D<float> x;
-  std::vector<std::uint8_t> labels, predicted;
-  std::size_t right = 0;
-  for (std::size_t start = 0; start < count; start += 1000) {
-    std::vector<std::uint32_t> ids(std::min<std::size_t>(1000, count - start));
-    std::iota(ids.begin(), ids.end(), static_cast<std::uint32_t>(start));
-    gather(test, ids, x, labels);
-    predicted.resize(ids.size());
-    net.predict(x.const_view(), predicted);
-    for (std::size_t i = 0; i < ids.size(); ++i) right += predicted[i] == labels[i];
-  }
-  return 100.0 * static_cast<double>(right) / static_cast<double>(count);
-}
-
-struct Epoch {
-  double seconds, mean_loss, accuracy;
-};
-
-// One epoch: the first `count` training images in a fresh order (seeded by the epoch), in batches.
-Epoch train_epoch(Mlp& net, dp::tensor::Adam& adam, const LabelledImages& train, std::size_t count, int epoch,
-                  Forward mode, std::vector<double>* step_losses) {
-  std::vector<std::uint32_t> order(count);
-  std::iota(order.begin(), order.end(), 0u);
-  std::shuffle(order.begin(), order.end(), std::mt19937_64(kSeed + static_cast<std::uint64_t>(epoch)));
-  dp::tensor::Tensor2D<float> x;
-  std::vector<std::uint8_t> labels;
-  double total = 0;
-  std::size_t steps = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (std::size_t start = 0; start < count; start += kBatch, ++steps) {
-    const std::span<const std::uint32_t> ids(order.data() + start, std::min(kBatch, count - start));
-    gather(train, ids, x, labels);
-    const double loss = net.train_step(x.const_view(), labels, adam, mode);
-    total += loss;
-    if (step_losses) step_losses->push_back(loss);
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return {seconds, total / static_cast<double>(steps), 0};
-}
 
 dp::Stats stats_of_seconds(std::vector<double> s) {
   std::sort(s.begin(), s.end());
@@ -159,19 +108,19 @@ void run(dp::LabContext& ctx) {
   std::vector<double> step_losses, epoch_seconds;
   std::vector<Epoch> ours;
   for (int e = 0; e < epochs; ++e) {
-    Epoch ep = train_epoch(net, adam, train, train_count, e, Forward::fused, &step_losses);
+    Epoch ep = dp::train::train_epoch(net, adam, train, {.count = train_count, .epoch = e, .batch = kBatch, .seed = kSeed}, Forward::fused, &step_losses);
     ep.accuracy = test_accuracy(net, test, test_count);
     ctx.log << fmt::format("  epoch {}: {:.2f} s, loss {:.4f}, test accuracy {:.2f}%\n", e + 1, ep.seconds, ep.mean_loss, ep.accuracy);
     ours.push_back(ep);
     epoch_seconds.push_back(ep.seconds);
   }
-  const Epoch op_by_op = train_epoch(twin, twin_adam, train, train_count, 0, Forward::op_by_op, nullptr);
+  const Epoch op_by_op = dp::train::train_epoch(twin, twin_adam, train, {.count = train_count, .batch = kBatch, .seed = kSeed}, Forward::op_by_op);
   ctx.log << fmt::format("  one epoch op by op: {:.2f} s\n", op_by_op.seconds);
 
   // Fused after one epoch: train a third net one epoch to compare with the op-by-op twin.
   Mlp once(kWidths, kSeed);
   dp::tensor::Adam once_adam;
-  train_epoch(once, once_adam, train, train_count, 0, Forward::fused, nullptr);
+  dp::train::train_epoch(once, once_adam, train, {.count = train_count, .batch = kBatch, .seed = kSeed}, Forward::fused);
   bool same = true;
   for (std::size_t l = 0; l < once.layers().size(); ++l)
     same = same && std::equal(once.layers()[l].w.span().begin(), once.layers()[l].w.span().end(), twin.layers()[l].w.span().begin()) &&
