@@ -18,7 +18,8 @@
 // Run:  dontpanic run train-mlp       dontpanic run train-mlp --quick (1 epoch on 10,000 images,
 //       no PyTorch unless --param torch=auto)
 // Checks: the loss falls (the last ten steps' mean below half the first ten steps'); test accuracy
-// clears the bar (85% after a full run, 70% after the quick one); fused and op-by-op reach the
+// clears the bar (88% after 10 or more epochs on all 60,000 images, 85% after a shorter full run,
+// 70% after the quick one); fused and op-by-op reach the
 // same weights, bit for bit, after one epoch. Vulkan: one step from the same weights and batch
 // gives the CPU trainer's weights within abs 1e-6 + rel 1e-4; its loss falls; its test accuracy
 // clears the same bar.
@@ -325,7 +326,9 @@ void run(dp::LabContext& ctx) {
   const LabelledImages test = dp::data::load_fashion_mnist(dp::data::Split::test);
   const std::size_t train_count = std::min<std::size_t>(train.count, static_cast<std::size_t>(ctx.params.integer("train-images")));
   const std::size_t test_count = std::min<std::size_t>(test.count, ctx.quick ? 2000 : test.count);
-  const double bar = ctx.quick ? 70.0 : 85.0;
+  // The bar: issue 16's target, 88% within 10 epochs on all 60,000 images (both paths measured
+  // 88.8% here); 85% for shorter full runs, 70% after the quick one.
+  const double bar = ctx.quick ? 70.0 : epochs >= 10 && train_count == train.count ? 88.0 : 85.0;
 
   // 1. Ours, fused, every epoch; the first epoch also op by op, from the same start.
   Mlp net(kWidths, kSeed), twin(kWidths, kSeed);
@@ -418,9 +421,9 @@ void run(dp::LabContext& ctx) {
     std::string phases;
     for (const auto& [name, ns] : vk->phases) phases += fmt::format("{}{} {:.0f} us", phases.empty() ? "" : ", ", name, ns * 1e-3);
     ctx.result.headlines.push_back(
-        {"ours, Vulkan", fmt::format("{:.2f} s per epoch ({:.2f}x fused CPU); a step {:.0f} us on the GPU clock, {:.0f} us wall "
+        {"ours, Vulkan", fmt::format("{:.2f} s per epoch ({:.2f}x the time of ours, fused); a step {:.0f} us on the GPU clock, {:.0f} us wall "
                                      "({} dispatches, {} step(s) per submit, on {}); test accuracy {:.2f}% after {} epochs",
-                                     vk_t.median_ns * 1e-9, fused_t.median_ns / vk_t.median_ns,
+                                     vk_t.median_ns * 1e-9, vk_t.median_ns / fused_t.median_ns,
                                      vk->gpu_ns_per_step.empty() ? 0.0 : stats_of_ns(vk->gpu_ns_per_step).median_ns * 1e-3,
                                      stats_of_ns(vk->wall_ns_per_step).median_ns * 1e-3, vk->dispatches, vk->steps_per_submit,
                                      vk->device, vk->epochs.back().accuracy, epochs)});
