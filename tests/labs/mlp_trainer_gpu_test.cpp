@@ -16,6 +16,7 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/check.hpp"
@@ -102,12 +103,21 @@ void expect_same_weights(GpuMlp& gpu, const Mlp& cpu) {
   }
 }
 
-TEST_F(MlpTrainerGpu, StepsMatchTheCpuTrainer) {
+// Both GEMM kernels of gemm.comp, whichever device this is: the direct one (a CPU device's) and the
+// shared-memory tiles (a GPU's), with 1 and 2 outputs per thread side.
+struct GemmChoice {
+  int block, tiled;
+};
+class MlpTrainerGpuKernels : public MlpTrainerGpu, public ::testing::WithParamInterface<GemmChoice> {};
+
+TEST_P(MlpTrainerGpuKernels, StepsMatchTheCpuTrainer) {
   const LabelledImages train = blobs(100, 11), test = blobs(200, 12);
   const std::uint64_t seed = std::random_device{}();
+  SCOPED_TRACE(seed);
   Mlp cpu(kWidths, seed);
   dp::tensor::Adam adam{.lr = 1e-2f};
-  GpuMlp gpu(*device_, cpu, train, train.count, test, test.count, {.batch = kBatch, .adam = adam, .steps_per_submit = 1, .block = 0});
+  GpuMlp gpu(*device_, cpu, train, train.count, test, test.count,
+             {.batch = kBatch, .adam = adam, .steps_per_submit = 1, .block = GetParam().block, .tiled = GetParam().tiled});
 
   std::vector<std::uint32_t> order(train.count);
   std::iota(order.begin(), order.end(), 0u);
@@ -153,6 +163,13 @@ TEST_F(MlpTrainerGpu, StepsMatchTheCpuTrainer) {
   EXPECT_NEAR(gpu.test_accuracy(), 100.0 * double(right) / double(test.count), 100.0 / double(test.count) + 1e-9);
 }
 
+INSTANTIATE_TEST_SUITE_P(Gemm, MlpTrainerGpuKernels,
+                         ::testing::Values(GemmChoice{0, -1}, GemmChoice{8, 0}, GemmChoice{1, 1}, GemmChoice{2, 1}),
+                         [](const ::testing::TestParamInfo<GemmChoice>& i) {
+                           return (i.param.tiled < 0 ? std::string("auto") : i.param.tiled ? std::string("tiled") : std::string("direct")) +
+                                  std::to_string(i.param.block);
+                         });
+
 TEST_F(MlpTrainerGpu, SeveralStepsPerSubmissionTrainTheSame) {
   const LabelledImages train = blobs(300, 21), test = blobs(50, 22);
   const std::uint64_t seed = std::random_device{}();
@@ -161,8 +178,8 @@ TEST_F(MlpTrainerGpu, SeveralStepsPerSubmissionTrainTheSame) {
   std::iota(order.begin(), order.end(), 0u);
   std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
   // 300 images: 10 steps of 33 (the last of 3) = 2 submissions of 4 steps, then 2 of one step.
-  GpuMlp one(*device_, start, train, train.count, test, test.count, {.batch = kBatch, .adam = {}, .steps_per_submit = 1, .block = 2});
-  GpuMlp two(*device_, start, train, train.count, test, test.count, {.batch = kBatch, .adam = {}, .steps_per_submit = 4, .block = 2});
+  GpuMlp one(*device_, start, train, train.count, test, test.count, {.batch = kBatch, .adam = {}, .steps_per_submit = 1, .block = 2, .tiled = -1});
+  GpuMlp two(*device_, start, train, train.count, test, test.count, {.batch = kBatch, .adam = {}, .steps_per_submit = 4, .block = 2, .tiled = -1});
   const auto a = one.train_epoch(order), b = two.train_epoch(order);
   EXPECT_EQ(a.losses, b.losses);  // the same kernels on the same data: bit for bit
   EXPECT_EQ(a.wall_ns_per_step.size(), 10u);
@@ -176,7 +193,7 @@ TEST_F(MlpTrainerGpu, BadInputsAreErrors) {
   const LabelledImages train = blobs(40, 31), test = blobs(10, 32);
   const Mlp wrong({19, 8, 5}, 1);  // 19 inputs for 20-pixel images
   EXPECT_THROW(GpuMlp(*device_, wrong, train, train.count, test, test.count), dp::Error);
-  GpuMlp gpu(*device_, Mlp(kWidths, 1), train, train.count, test, test.count, {.batch = 8, .adam = {}, .steps_per_submit = 1, .block = 0});
+  GpuMlp gpu(*device_, Mlp(kWidths, 1), train, train.count, test, test.count, {.batch = 8, .adam = {}, .steps_per_submit = 1, .block = 0, .tiled = -1});
   const std::vector<std::uint32_t> bad = {0, 1, 40};
   EXPECT_THROW(gpu.train_epoch(bad), dp::Error);
 }

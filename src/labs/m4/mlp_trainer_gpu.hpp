@@ -61,6 +61,8 @@ struct GpuTrainOptions {
   int block = 0;              // outputs per thread along each side in the GEMMs (1, 2, 4, 8); 0: 8 on
                               // a CPU device (measured fastest on lavapipe: 1 was 8x slower), 1 on a
                               // GPU (at batch 256, the most workgroups to fill its many cores)
+  int tiled = -1;             // GEMMs through shared-memory tiles (1: the GPU kernel) or straight from
+                              // the buffers (0: the CPU device kernel); -1: 0 on a CPU device, else 1
 };
 
 // The phases of a step, as the one-step recording's timestamps split it.
@@ -130,7 +132,8 @@ class GpuMlp {
     grads_->upload(std::vector<float>(params_count_, 0.0f));  // the alignment gaps stay 0
 
     using gpu::builtin_shader;
-    const std::string direct = device.is_cpu() ? "1" : "0";  // gemm.comp says why
+    const bool tiled = options_.tiled < 0 ? !device.is_cpu() : options_.tiled != 0;  // gemm.comp says why
+    const std::string direct = tiled ? "0" : "1";
     auto gemm = [&](std::uint32_t a_t, std::uint32_t b_t, std::uint32_t epilogue) {
       const std::string b = std::to_string(block_);
       return std::make_unique<gpu::Kernel>(
