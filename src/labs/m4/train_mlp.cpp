@@ -128,14 +128,6 @@ dp::Stats stats_of_ns(std::vector<double> ns) {
 // Ours, Vulkan
 // ---------------------------------------------------------------------------------------------
 
-// The shuffled order of epoch `epoch`, as train_epoch makes it.
-std::vector<std::uint32_t> epoch_order(std::size_t count, int epoch) {
-  std::vector<std::uint32_t> order(count);
-  std::iota(order.begin(), order.end(), 0u);
-  std::shuffle(order.begin(), order.end(), std::mt19937_64(kSeed + static_cast<std::uint64_t>(epoch)));
-  return order;
-}
-
 struct VulkanRun {
   std::string device;
   bool on_cpu = false;          // lavapipe: the CUDA peer has no GPU of ours to face
@@ -148,6 +140,14 @@ struct VulkanRun {
 };
 
 #if defined(DP_HAVE_GPU)
+// The shuffled order of epoch `epoch`, as train_epoch makes it.
+std::vector<std::uint32_t> epoch_order(std::size_t count, int epoch) {
+  std::vector<std::uint32_t> order(count);
+  std::iota(order.begin(), order.end(), 0u);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(kSeed + static_cast<std::uint64_t>(epoch)));
+  return order;
+}
+
 // `cpu_losses`: the CPU run's loss at every step, which the Vulkan run must follow (same batches).
 std::optional<VulkanRun> run_vulkan(dp::LabContext& ctx, const LabelledImages& train, std::size_t train_count,
                                     const LabelledImages& test, std::size_t test_count, int epochs, double bar,
