@@ -13,7 +13,7 @@
 #       for f in ~/.local/share/dontpanic/data/fashion-mnist/*-ubyte; do xz -9 -c "$f" > .fmnist/$(basename "$f").xz; done
 #   device run: carry [".gl", ".gpubundle", ".fmnist"], command: bash bench/gpu/m4_h200.sh
 # Writes into ${OUT:-bench-out}: train-mlp.json (the full run), train-mlp-16-per-submit.json,
-# train-mlp-block-2.json, lscpu.txt, m4-h200.log.
+# train-mlp-block-2.json, lscpu.txt, m4-h200.log. Tables for the page: bench/gpu/m4_tables.py <that folder>.
 set -uo pipefail
 out=${OUT:-bench-out}
 mkdir -p "$out"
