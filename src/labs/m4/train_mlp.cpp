@@ -19,10 +19,11 @@
 //       no PyTorch unless --param torch=auto)
 // Checks: the loss falls (the last ten steps' mean below half the first ten steps'); test accuracy
 // clears the bar (88% after 10 or more epochs on all 60,000 images, 85% after a shorter full run,
-// 70% after the quick one); fused and op-by-op reach the
-// same weights, bit for bit, after one epoch. Vulkan: one step from the same weights and batch
-// gives the CPU trainer's weights within abs 1e-6 + rel 1e-4; its loss falls; its test accuracy
-// clears the same bar.
+// 70% after the quick one); fused and op-by-op reach the same weights, bit for bit, after one
+// epoch. Vulkan: one step from the same weights and batch gives the CPU trainer's loss and
+// gradients (to rounding) and weights (within 1% of an Adam step: run_vulkan says why); its loss
+// follows the CPU run's step by step through the first epoch; it falls; its test accuracy clears
+// the same bar (a quick run on lavapipe: 16 steps, checked step by step only).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -133,7 +134,8 @@ struct VulkanRun {
   bool on_cpu = false;          // lavapipe: the CUDA peer has no GPU of ours to face
   bool whole_schedule = true;   // false: a quick run's first batches only (no epoch figures)
   std::vector<Epoch> epochs;
-  std::vector<double> step_losses, gpu_ns_per_step, wall_ns_per_step;  // all epochs but the first
+  std::vector<double> step_losses;                       // every step
+  std::vector<double> gpu_ns_per_step, wall_ns_per_step;  // per submission, epochs after the first
   std::vector<std::pair<std::string, double>> phases;                   // mean GPU ns per step
   int steps_per_submit = 1;
   std::uint32_t block = 1, dispatches = 0;
@@ -201,9 +203,8 @@ std::optional<VulkanRun> run_vulkan(dp::LabContext& ctx, const LabelledImages& t
     const bool loss_ok = dp::close_enough(gpu_loss, cpu_loss, {.abs = 0, .rel = 1e-5});
     ctx.result.add_check("Vulkan: one step from the same weights and batch gives the CPU trainer's loss and gradients",
                          loss_ok && grads_ok, fmt::format("loss {:.6f} (CPU {:.6f}, within rel 1e-5){}", gpu_loss, cpu_loss, grads_detail));
-    const bool same = weights_ok;
-    const std::string detail = "after Adam (abs 1e-5 = 1% of a step)" + weights_detail;
-    ctx.result.add_check("Vulkan: ... and the CPU trainer's weights after the update", same, detail);
+    ctx.result.add_check("Vulkan: after that step's Adam update, the CPU trainer's weights", weights_ok,
+                         "within abs 1e-5 (1% of a step)" + weights_detail);
   }
 
   // Train from the start again, epoch by epoch, on the CPU run's batches. A quick run on a CPU
