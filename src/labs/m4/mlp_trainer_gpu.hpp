@@ -60,7 +60,8 @@ struct GpuTrainOptions {
   int steps_per_submit = 1;   // copies of the step in one command buffer (the rest: one at a time)
   int block = 0;              // outputs per thread along each side in the GEMMs (1, 2, 4, 8); 0: 8 on
                               // a CPU device (measured fastest on lavapipe: 1 was 8x slower), 1 on a
-                              // GPU (at batch 256, the most workgroups to fill its many cores)
+                              // GPU (at batch 256, the most workgroups to fill its many cores: a
+                              // guess, not yet measured on a GPU; bench/gpu/m4_h200.sh tries 2 too)
   int tiled = -1;             // GEMMs through shared-memory tiles (1: the GPU kernel) or straight from
                               // the buffers (0: the CPU device kernel); -1: 0 on a CPU device, else 1
 };
@@ -174,6 +175,8 @@ class GpuMlp {
 
   // Starts again from `start`'s weights, Adam's moments zero and its step count 0.
   void load(const Mlp& start) {
+    if (start.layers().size() + 1 != widths_.size())
+      throw Error(fmt::format("GpuMlp::load: a network of {} layers; this one has {}", start.layers().size(), widths_.size() - 1));
     std::vector<float> p(params_count_, 0.0f);
     for (std::size_t l = 0; l < start.layers().size(); ++l) {
       const Layer& layer = start.layers()[l];
