@@ -11,8 +11,8 @@
 //   perf        two runs: `perf stat` counts events over the whole run (hardware counters where
 //               the machine has them; most virtual machines do not, and the table says so), then
 //               `perf record -e cpu-clock` samples where the program is, about 1000 times a second.
-//               `perf report --sort srcline` maps each sample to a file and line (the labs and the
-//               tensor kernels are built with line tables: -g1 in CMakeLists.txt).
+//               addr2line maps each sample to a file and line (the labs and the tensor kernels are
+//               built with line tables: -g1 in CMakeLists.txt).
 //   cachegrind  valgrind runs the program on a simulated CPU (about 50x slower) with a simulated
 //               L1 and last-level cache, and counts instructions and misses per source line. The
 //               numbers are deterministic: the same run gives the same counts, on any machine.
@@ -20,10 +20,12 @@
 //
 // Index: tool checks (shared with doctor) -> the child run -> perf -> cachegrind -> report -> CLI
 #include <sys/utsname.h>
+#include <cxxabi.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -70,6 +72,12 @@ std::string read_text(const fs::path& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+std::string demangle(const std::string& name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status), std::free);
+  return status == 0 && d ? std::string(d.get()) : name;
 }
 
 std::string kernel_release() {
@@ -190,9 +198,28 @@ struct ChildRun {
   std::string shown;              // the command as a reader would type it
 };
 
-ChildRun child_run(const ProfileOptions& o, const TempDir& tmp) {
-  ChildRun c;
+// The dontpanic that valgrind can run. This binary was built with -march=native; where that
+// brought AVX-512 (valgrind simulates no AVX-512 instruction, and GCC uses them even in static
+// initializers), the one built by the "valgrind" preset, which leaves them out.
+std::string binary_for_valgrind() {
   const std::string self = fs::read_symlink("/proc/self/exe").string();
+#if defined(__AVX512F__)
+  const fs::path other = source_dir() / "build" / "valgrind" / "dontpanic";
+  if (!fs::exists(other))
+    throw ToolUnavailable(fmt::format(
+        "this dontpanic uses AVX-512 instructions (-march=native on a CPU that has them), which valgrind "
+        "cannot simulate; build a copy without them once, and profile again (it is found by itself):\n"
+        "  cmake --preset valgrind && cmake --build --preset valgrind --target dontpanic\n"
+        "(it goes to {}); or use --tool perf", other.string()));
+  return other.string();
+#else
+  return self;
+#endif
+}
+
+ChildRun child_run(const ProfileOptions& o, const TempDir& tmp, const std::string& binary) {
+  ChildRun c;
+  const std::string self = binary;
   c.argv = {self, "run", o.lab, "--quick", "--plot", "none", "--out", (tmp.path() / "out").string()};
   c.shown = fmt::format("dontpanic run {} --quick --plot none", o.lab);
   for (const auto& p : o.params) {
@@ -347,6 +374,105 @@ std::vector<std::pair<double, std::vector<std::string>>> perf_report_rows(const 
   return rows;
 }
 
+// Samples -> source lines. `perf report --sort srcline` would do it, but it starts addr2line for
+// every address (18 s for 300 samples of dontpanic here), so: the samples' addresses from
+// `perf script`, the binary's load address from one symbol that `nm` lists once, then one
+// addr2line for every distinct address of the binary. Samples elsewhere (the kernel, libraries
+// without line tables) are counted per symbol.
+std::vector<HotEntry> sampled_lines(const std::string& perf, const std::string& data, double timeout) {
+  const std::string binary = fs::read_symlink("/proc/self/exe").string();
+  const auto script = run_process({perf, "script", "-i", data, "-F", "ip,sym,symoff,dso", "--no-demangle"}, {}, timeout);
+  if (script.exit_code != 0) throw Error(fmt::format("perf script failed: {}", first_lines(script.output, 3)));
+  struct Sample {
+    std::uint64_t ip;
+    std::string symbol;  // mangled
+    std::uint64_t offset;
+  };
+  std::vector<Sample> ours;                  // in this binary
+  std::map<std::string, double> elsewhere;   // "symbol (dso)" -> samples
+  std::istringstream in(script.output);
+  for (std::string line; std::getline(in, line);) {
+    // "    557785ab3174 _ZN..._matrix...+0xc4 (/path/to/dontpanic)"
+    std::istringstream ss(line);
+    std::string ip_text, sym;
+    if (!(ss >> ip_text >> sym)) continue;
+    std::string dso;
+    std::getline(ss, dso);
+    const auto open = dso.find('('), close = dso.rfind(')');
+    dso = open != std::string::npos && close > open ? dso.substr(open + 1, close - open - 1) : "?";
+    const auto plus = sym.rfind("+0x");
+    std::uint64_t ip = 0, offset = 0;
+    try {
+      ip = std::stoull(ip_text, nullptr, 16);
+      if (plus != std::string::npos) offset = std::stoull(sym.substr(plus + 3), nullptr, 16);
+    } catch (const std::exception&) {
+      continue;
+    }
+    const std::string name = plus != std::string::npos ? sym.substr(0, plus) : sym;
+    if (dso == binary) ours.push_back({ip, name, offset});
+    else elsewhere[fmt::format("{} ({})", demangle(name), fs::path(dso).filename().string())] += 1;
+  }
+
+  std::vector<HotEntry> lines;
+  for (const auto& [name, n] : elsewhere) lines.push_back({.name = name, .weight = n});
+  if (ours.empty()) return lines;
+  // The load address: runtime address of a symbol minus its address in the file (nm).
+  const auto nm = run_process({"nm", "--defined-only", binary}, {}, timeout);
+  std::map<std::string, std::pair<std::uint64_t, int>> in_file;  // name -> (address, how many)
+  std::istringstream nm_in(nm.output);
+  for (std::string line; std::getline(nm_in, line);) {
+    std::istringstream ss(line);
+    std::string address, kind, name;
+    if (!(ss >> address >> kind >> name)) continue;
+    try {
+      auto& [a, count] = in_file[name];
+      a = std::stoull(address, nullptr, 16);
+      ++count;
+    } catch (const std::exception&) {
+    }
+  }
+  std::optional<std::uint64_t> bias;
+  for (const auto& s : ours)
+    if (const auto it = in_file.find(s.symbol); it != in_file.end() && it->second.second == 1) {
+      bias = s.ip - s.offset - it->second.first;
+      break;
+    }
+  if (!bias) {
+    for (const auto& s : ours) lines.push_back({.name = demangle(s.symbol) + " (dontpanic)", .weight = 1});
+    return lines;  // no symbol table (a stripped binary): functions only
+  }
+  std::map<std::uint64_t, double> by_address;
+  std::map<std::uint64_t, std::string> symbol_at;
+  for (const auto& s : ours) {
+    by_address[s.ip - *bias] += 1;
+    symbol_at[s.ip - *bias] = s.symbol;
+  }
+  std::string addresses;
+  for (const auto& [a, n] : by_address) addresses += fmt::format("{:x}\n", a);
+  const auto a2l = run_process({"addr2line", "-e", binary}, addresses, timeout);
+  std::istringstream a2l_in(a2l.output);
+  std::map<std::pair<std::string, int>, double> by_line;
+  for (const auto& [a, n] : by_address) {
+    std::string where;
+    if (!std::getline(a2l_in, where)) break;
+    where = where.substr(0, where.find(" (discriminator"));
+    const auto colon = where.rfind(':');
+    int line = 0;
+    try {
+      line = colon == std::string::npos ? 0 : std::stoi(where.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+    // Code compiled without line tables (src/core, src/graph...): counted per function instead.
+    by_line[{line > 0 ? fs::path(where.substr(0, colon)).lexically_normal().string() : demangle(symbol_at[a]), line}] += n;
+  }
+  for (const auto& [key, n] : by_line) {
+    if (key.second > 0) lines.push_back({.name = fmt::format("{}:{}", key.first, key.second), .file = key.first,
+                                         .line = key.second, .weight = n});
+    else lines.push_back({.name = key.first + " (dontpanic, no line table)", .weight = n});
+  }
+  return lines;
+}
+
 Profile profile_with_perf(const ProfilerCheck& perf, const ChildRun& child, const TempDir& tmp,
                           double timeout, std::ostream& out) {
   Profile p;
@@ -394,18 +520,7 @@ Profile profile_with_perf(const ProfilerCheck& perf, const ChildRun& child, cons
     p.functions.push_back({.name = sym, .file = f[0], .weight = samples});
     p.total_weight += samples;
   }
-  for (const auto& [samples, f] : report({"--full-source-path", "--sort", "srcline", "-F", "sample,srcline"})) {
-    HotEntry e{.name = f[0], .weight = samples};
-    // "path:line" for code with line tables; "symbol+offset" for code without (libraries, kernel).
-    if (const auto colon = f[0].rfind(':'); colon != std::string::npos) {
-      try {
-        e.line = std::stoi(f[0].substr(colon + 1));
-        e.file = f[0].substr(0, colon);
-      } catch (const std::exception&) {
-      }
-    }
-    p.lines.push_back(e);
-  }
+  p.lines = sampled_lines(perf.path, data, timeout);
   return p;
 }
 
@@ -446,6 +561,23 @@ void parse_cachegrind(const std::string& text, std::vector<std::string>& events,
   }
 }
 
+// "desc: D1 cache:   49152 B, 64 B, 12-way associative" lines -> "D1 48 KiB 12-way, ...".
+std::string simulated_caches(const std::string& text) {
+  std::string out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line) && line.rfind("desc:", 0) == 0;) {
+    std::istringstream ss(line.substr(5));
+    std::string name, word, ways;
+    double bytes = 0;
+    if (!(ss >> name >> word >> bytes)) continue;
+    ss >> word >> word >> word >> ways;  // "B," "64" "B," "12-way"
+    out += fmt::format("{}{} {} {}", out.empty() ? "" : ", ", name,
+                       bytes >= 1 << 20 ? fmt::format("{:.0f} MiB", bytes / (1 << 20)) : fmt::format("{:.0f} KiB", bytes / 1024),
+                       ways);
+  }
+  return out.empty() ? "sizes not recorded" : out;
+}
+
 Profile profile_with_cachegrind(const ProfilerCheck& cg, const ChildRun& child, const TempDir& tmp,
                                 double timeout, const std::string& rank, std::ostream& out) {
   Profile p;
@@ -453,6 +585,8 @@ Profile profile_with_cachegrind(const ProfilerCheck& cg, const ChildRun& child, 
   const std::string data = (tmp.path() / "cachegrind.out").string();
   std::vector<std::string> argv = {cg.path, "--tool=cachegrind", "--cache-sim=yes", "--cachegrind-out-file=" + data};
   argv.insert(argv.end(), child.argv.begin(), child.argv.end());
+  if (child.argv[0] != fs::read_symlink("/proc/self/exe").string())
+    out << fmt::format("(valgrind runs {}: this build without AVX-512)\n", shown_path(child.argv[0]));
   out << fmt::format("valgrind --tool=cachegrind --cache-sim=yes -- {}\n"
                      "(a simulated CPU: about 50x slower than the real run; stopped after {:.0f} s)\n",
                      child.shown, timeout);
@@ -516,8 +650,9 @@ Profile profile_with_cachegrind(const ProfilerCheck& cg, const ChildRun& child, 
     p.lines.push_back(e);
   }
   p.total_weight = weight(totals);
-  p.notes.push_back(fmt::format("cachegrind simulates its own caches ({}), not this CPU's exactly; the counts are "
-                                "the same on every run", first_lines(read_text(data).substr(0, 400), 1)));
+  p.notes.push_back(fmt::format("cachegrind simulated these caches (sizes from the CPU's CPUID; a virtual CPU may "
+                                "report odd ones, and --D1/--LL of valgrind would set them): {}. The counts are the "
+                                "same on every run of the same code", simulated_caches(read_text(data))));
   return p;
 }
 
@@ -585,7 +720,7 @@ void print_profile(const Profile& p, const LabDef& lab, int top, std::ostream& o
                  : Table({"share", "samples", with_file ? "where" : "line", "source"});
     for (int i = 0; i < top && i < static_cast<int>(rows.size()); ++i) {
       const auto& l = *rows[static_cast<std::size_t>(i)];
-      const std::string where = l.file.empty() ? clip(l.name, 40)
+      const std::string where = l.file.empty() ? clip(l.name, 56)
                                 : with_file   ? fmt::format("{}:{}", clip(shown_path(l.file), 44), l.line)
                                               : std::to_string(l.line);
       const std::string text = l.file.empty() ? "" : source_line(l.file, l.line, sources);
@@ -686,7 +821,8 @@ int profile(const ProfileOptions& o) {
   const double timeout = o.timeout > 0 ? o.timeout : tool == "perf" ? 120 : 300;
 
   const TempDir tmp;
-  const ChildRun child = child_run(o, tmp);
+  const ChildRun child = child_run(o, tmp, tool == "cachegrind" ? binary_for_valgrind()
+                                                                : fs::read_symlink("/proc/self/exe").string());
   std::cout << fmt::format("== profile of {} ({}), file {}\n", lab->info.id, tool, lab->info.source);
   std::cout.flush();
   const Profile p = tool == "perf" ? profile_with_perf(check, child, tmp, timeout, std::cout)
