@@ -1,5 +1,6 @@
-// `dontpanic profile`: cachegrind names hot lines of the lab's own file; bad input and a missing
-// or broken perf are errors that say what to do. Each profiled run is matmul-loop-order at n = 64
+// `dontpanic profile`: cachegrind names hot lines of the lab's own file, perf counts and samples;
+// bad input and a missing or broken perf are errors that say what to do. (`dontpanic doctor`'s
+// perf and cachegrind items are checked in cli_test.cpp, with the rest of the doctor.) Each profiled run is matmul-loop-order at n = 64
 // (one small size), so the whole file takes seconds, even under valgrind.
 #include <gtest/gtest.h>
 
@@ -35,6 +36,8 @@ TEST(Profile, CachegrindFindsHotLinesInTheLabsFile) {
   const test::ScratchDir dir;
   const auto r = cli({"profile", kLab, "--tool", "cachegrind", "--param", "n=64", "--top", "5", "--json",
                       dir / "p.json"}, 240);
+  if (r.exit_code == 3 && r.output.find("AVX-512") != std::string::npos)
+    GTEST_SKIP() << "this build has AVX-512 and there is no build/valgrind (cmake --preset valgrind): " << r.output;
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find(std::string("== hot lines of ") + kLabFile), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("D1 misses"), std::string::npos) << r.output;
@@ -114,22 +117,6 @@ TEST(Profile, BrokenPerfIsReportedWithTheKernel) {
   EXPECT_NE(r.output.find("perf is installed but cannot count here"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("not found for kernel 9.9"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("install the perf that matches this kernel"), std::string::npos) << r.output;
-}
-
-TEST(Profile, DoctorSaysWhichProfilersWork) {
-  const auto r = cli({"doctor", "--json"});
-  const auto j = test::last_json(r.output);
-  bool perf = false, cachegrind = false;
-  for (const auto& item : j["items"]) {
-    perf |= item["name"] == "perf";
-    cachegrind |= item["name"] == "cachegrind";
-    // Where perf runs, whether it has hardware counters; where not, why.
-    if (item["name"] == "perf" && item["status"] == "ok") {
-      EXPECT_NE(item["detail"].get<std::string>().find("hardware counters: yes"), std::string::npos) << item.dump();
-    }
-  }
-  EXPECT_TRUE(perf);
-  EXPECT_TRUE(cachegrind);
 }
 
 }  // namespace
