@@ -145,8 +145,23 @@ ProfilerCheck check_cachegrind() {
     c.fix = "reinstall valgrind (sudo apt-get install --reinstall valgrind), or use --tool perf";
     return c;
   }
+#if defined(__AVX512F__)
+  // This build has AVX-512 instructions (see binary_for_valgrind): valgrind needs the other build.
+  const fs::path other = source_dir() / "build" / "valgrind" / "dontpanic";
+  if (!fs::exists(other)) {
+    c.why = "valgrind runs, but this build uses AVX-512 instructions (-march=native on a CPU that has them), "
+            "which valgrind cannot simulate, and there is no build without them (" + other.string() + ")";
+    c.fix = "cmake --preset valgrind && cmake --build --preset valgrind --target dontpanic (once; "
+            "`dontpanic profile` finds it), or use --tool perf";
+    return c;
+  }
+  c.usable = true;
+  c.detail = fmt::format("{} --tool=cachegrind on {} (built without AVX-512; simulated caches: deterministic, "
+                         "about 50x slower)", *path, other.string());
+#else
   c.usable = true;
   c.detail = fmt::format("{} --tool=cachegrind (simulated caches: deterministic, about 50x slower)", *path);
+#endif
   return c;
 }
 
@@ -281,7 +296,8 @@ bool is_lab_file(const std::string& file, const LabDef& lab) {
 }
 
 // The text of line `n` of `file` (absolute, or relative to the source tree), trimmed; "" if unreadable.
-std::string source_line(const std::string& file, int n, std::map<std::string, std::vector<std::string>>& cache) {
+std::string source_line(const std::string& file, int n, std::map<std::string, std::vector<std::string>>& cache,
+                        std::size_t max_length = 72) {
   auto it = cache.find(file);
   if (it == cache.end()) {
     std::vector<std::string> lines;
@@ -295,7 +311,7 @@ std::string source_line(const std::string& file, int n, std::map<std::string, st
   std::string s = it->second[static_cast<std::size_t>(n - 1)];
   const auto start = s.find_first_not_of(" \t");
   s = start == std::string::npos ? "" : s.substr(start);
-  return s.size() > 72 ? s.substr(0, 69) + "..." : s;
+  return s.size() > max_length ? s.substr(0, max_length - 3) + "..." : s;
 }
 
 // A path as the reader knows it: relative to the source tree where it lies inside it.
@@ -771,7 +787,7 @@ nlohmann::json profile_json(const Profile& p, const LabDef& lab, const ProfileOp
     if (!in_lab) ++kept;
     j["lines"].push_back({{"file", l.file.empty() ? "" : shown_path(l.file)}, {"line", l.line},
                           {"name", l.name}, {"in_lab", in_lab}, {"weight", l.weight}, {"counts", l.counts},
-                          {"text", l.file.empty() ? "" : source_line(l.file, l.line, sources)}});
+                          {"text", l.file.empty() ? "" : source_line(l.file, l.line, sources, 4096)}});
   }
   return j;
 }
