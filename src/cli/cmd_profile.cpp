@@ -15,7 +15,8 @@
 //               built with line tables: -g1 in CMakeLists.txt).
 //   cachegrind  valgrind runs the program on a simulated CPU (about 50x slower) with a simulated
 //               L1 and last-level cache, and counts instructions and misses per source line. The
-//               numbers are deterministic: the same run gives the same counts, on any machine.
+//               numbers repeat from run to run (except work that depends on time: a benchmark
+//               picks its iteration count by the clock), on any machine.
 //               Quick runs stop their sweeps at a wall-clock budget, so they stay bounded here too.
 //
 // Index: tool checks (shared with doctor) -> the child run -> perf -> cachegrind -> report -> CLI
@@ -667,8 +668,9 @@ Profile profile_with_cachegrind(const ProfilerCheck& cg, const ChildRun& child, 
   }
   p.total_weight = weight(totals);
   p.notes.push_back(fmt::format("cachegrind simulated these caches (sizes from the CPU's CPUID; a virtual CPU may "
-                                "report odd ones, and --D1/--LL of valgrind would set them): {}. The counts are the "
-                                "same on every run of the same code", simulated_caches(read_text(data))));
+                                "report odd ones, and --D1/--LL of valgrind would set them): {}. The counts repeat from "
+                                "run to run, except for work whose amount depends on time (a benchmark choosing its "
+                                "iterations)", simulated_caches(read_text(data))));
   return p;
 }
 
