@@ -132,6 +132,18 @@ int doctor(bool json_out) {
   const auto gnuplot = find_program("gnuplot");
   items.push_back({"gnuplot", gnuplot ? "ok" : "warn", gnuplot ? *gnuplot : "not found",
                    "plots are skipped (JSON is still written); install: sudo apt-get install gnuplot-nox", false});
+  // `dontpanic profile`: which profilers run here, and whether perf sees hardware counters.
+  for (const ProfilerCheck& c : {check_perf(), check_cachegrind()}) {
+    const std::string name = c.tool == "perf" ? "perf" : "cachegrind";
+    if (!c.usable)
+      items.push_back({name, "warn", c.why, "`dontpanic profile --tool " + c.tool + "` cannot run: " + c.fix, false});
+    else
+      items.push_back({name, c.tool == "perf" && !c.hardware_counters ? "warn" : "ok", c.detail,
+                       "perf counts software events only here (task-clock, page faults, context switches) and "
+                       "samples with cpu-clock: cache and branch counts need a machine that exposes its PMU "
+                       "(bare metal, or a VM with PMU passthrough); cachegrind simulates caches anywhere",
+                       false});
+  }
   nlohmann::json gpus = nlohmann::json::array();
   for (auto& item : gpu_items(gpus)) items.push_back(std::move(item));
   const auto torch = find_python_with_torch();

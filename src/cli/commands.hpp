@@ -34,6 +34,21 @@ void add_tour_command(CLI::App& app, CliState& state);
 void add_history_command(CLI::App& app, CliState& state);
 void add_guide_command(CLI::App& app, CliState& state);
 void add_exercise_command(CLI::App& app, CliState& state);
+void add_profile_command(CLI::App& app, CliState& state);
+
+// Can a profiler run here? `dontpanic profile` checks before it starts; `dontpanic doctor` reports.
+struct ProfilerCheck {
+  std::string tool;                // "perf" or "cachegrind"
+  bool usable = false;
+  bool hardware_counters = false;  // perf: cycles, instructions... (most virtual machines: no)
+  std::string path;                // the program found on PATH
+  std::string detail;              // usable: what it will count
+  std::string why;                 // not usable: why, in words
+  std::string fix;                 // not usable: what to do
+};
+ProfilerCheck check_perf();        // runs `perf stat -e task-clock -- true` and one hardware event
+ProfilerCheck check_cachegrind();  // runs `valgrind --tool=cachegrind true`
+int perf_event_paranoid();         // /proc/sys/kernel/perf_event_paranoid (99 where unreadable)
 
 // Shared validation, so every command rejects bad filters with the same words.
 void check_level(int level, const std::string& option);

@@ -1,4 +1,4 @@
-// dontpanic — the one command of the guide: doctor, list, run, tour, history.
+// dontpanic — the one command of the guide: doctor, list, run, tour, history, guide, exercise, profile.
 //
 // main() is the only place that exits: commands throw dp::Error, and here it becomes one line
 // on stderr and a non-zero exit code.
@@ -30,14 +30,15 @@ int main(int argc, char** argv) {
   add_history_command(app, state);
   add_guide_command(app, state);
   add_exercise_command(app, state);
+  add_profile_command(app, state);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     const int code = app.exit(e);
-    // `dontpanic run <lab> --help`: the lab's own parameters too.
+    // `dontpanic run <lab> --help` (or profile): the lab's own parameters too.
     for (int i = 1; i + 1 < argc; ++i)
-      if (std::string(argv[i]) == "run")
+      if (std::string(argv[i]) == "run" || std::string(argv[i]) == "profile")
         for (int j = i + 1; j < argc; ++j)
           if (const dp::LabDef* lab = dp::find_lab(argv[j])) print_lab_parameters(*lab, std::cout);
     return code;

@@ -39,13 +39,21 @@ TEST(Cli, DoctorReportsTheMachine) {
   EXPECT_EQ(r.exit_code, j["ready"].get<bool>() ? 0 : 3);
   EXPECT_FALSE(j["machine"]["cpu"].get<std::string>().empty());
   EXPECT_GT(j["machine"]["caches"].size(), 0u);
-  bool has_gnuplot_item = false;
+  bool has_gnuplot_item = false, has_perf_item = false, has_cachegrind_item = false;
   std::string parallel;
   for (const auto& item : j["items"]) {
     has_gnuplot_item |= item["name"] == "gnuplot";
     if (item["name"] == "parallel") parallel = item["detail"];
+    // `dontpanic profile`'s tools: where perf runs, whether it sees hardware counters; where not, why.
+    has_perf_item |= item["name"] == "perf";
+    has_cachegrind_item |= item["name"] == "cachegrind";
+    if (item["name"] == "perf" && item["status"] == "ok") {
+      EXPECT_NE(item["detail"].get<std::string>().find("hardware counters: yes"), std::string::npos) << item.dump();
+    }
   }
   EXPECT_TRUE(has_gnuplot_item);
+  EXPECT_TRUE(has_perf_item);
+  EXPECT_TRUE(has_cachegrind_item);
   // What module 2 needs: cores, threads per core, and whether TBB and OpenMP are in this build.
   EXPECT_NE(parallel.find(" cores x "), std::string::npos) << parallel;
   EXPECT_NE(parallel.find("TBB"), std::string::npos) << parallel;
