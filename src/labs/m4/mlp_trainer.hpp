@@ -224,6 +224,15 @@ struct BatchPart {
   std::size_t batch_rows;
 };
 
+// The order of one epoch: 0 .. count-1 shuffled by seed + epoch (every trainer of the same plan,
+// CPU, Vulkan or one MPI rank of many, walks the same order).
+inline std::vector<std::uint32_t> epoch_order(std::size_t count, std::uint64_t seed, int epoch) {
+  std::vector<std::uint32_t> order(count);
+  std::iota(order.begin(), order.end(), 0u);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed + static_cast<std::uint64_t>(epoch)));
+  return order;
+}
+
 // One epoch: the first plan.count images in a fresh order (seeded by the epoch), in batches; each
 // batch's share (plan.shard) goes to `step`, which trains on it and returns the batch's loss.
 // Every process of a shard walks the same order, so together they cover each batch once.
@@ -231,9 +240,7 @@ inline Epoch train_epoch(const data::LabelledImages& set, const EpochPlan& plan,
                          const std::function<double(const BatchPart&)>& step, std::vector<double>* step_losses = nullptr) {
   if (plan.count > set.count) throw Error("train_epoch: asked for more images than the set has");
   if (plan.batch == 0 || plan.shard.ranks == 0 || plan.shard.rank >= plan.shard.ranks) throw Error("train_epoch: bad batch or shard");
-  std::vector<std::uint32_t> order(plan.count);
-  std::iota(order.begin(), order.end(), 0u);
-  std::shuffle(order.begin(), order.end(), std::mt19937_64(plan.seed + static_cast<std::uint64_t>(plan.epoch)));
+  const std::vector<std::uint32_t> order = epoch_order(plan.count, plan.seed, plan.epoch);
   Tensor2D<float> x;
   std::vector<std::uint8_t> labels;
   double total = 0;

@@ -93,10 +93,7 @@ struct VulkanRun {
 #if defined(DP_HAVE_GPU)
 // The shuffled order of epoch `epoch`, as train_epoch makes it.
 std::vector<std::uint32_t> epoch_order(std::size_t count, int epoch) {
-  std::vector<std::uint32_t> order(count);
-  std::iota(order.begin(), order.end(), 0u);
-  std::shuffle(order.begin(), order.end(), std::mt19937_64(kSeed + static_cast<std::uint64_t>(epoch)));
-  return order;
+  return dp::train::epoch_order(count, kSeed, epoch);
 }
 
 // `cpu_losses`: the CPU run's loss at every step, which the Vulkan run must follow (same batches).
@@ -122,7 +119,7 @@ std::optional<VulkanRun> run_vulkan(dp::LabContext& ctx, const LabelledImages& t
     const std::span<const std::uint32_t> first(order.data(), std::min(kBatch, train_count));
     dp::tensor::Tensor2D<float> x;
     std::vector<std::uint8_t> labels;
-    gather(train, first, x, labels);
+    dp::train::gather(train, first, x, labels);
     dp::tensor::Adam adam;
     const double cpu_loss = start.train_step(x.const_view(), labels, adam, Forward::fused);
     const double gpu_loss = gpu.train_epoch(first).losses.at(0);
