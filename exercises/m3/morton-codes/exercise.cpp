@@ -59,7 +59,7 @@ const dp::ex::ExerciseRegistration registration{{
              .seeds = 2,
              .timed_sizes = {1 << 18, 1 << 20},
              .tolerance = "exact",
-             .target_speedup = 12,
+             .target_speedup = 10,
              .points = 15},
     .make_case = [](std::int64_t n, std::uint64_t seed) { return std::make_unique<MortonCase>(n, seed); },
 }};
