@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_support.hpp"
+#include "core/portability.hpp"  // kSanitized
 #include "core/process.hpp"
 
 namespace dp {
@@ -31,6 +32,9 @@ nlohmann::json read_json(const std::string& path) {
 }
 
 TEST(Profile, CachegrindFindsHotLinesInTheLabsFile) {
+  // Valgrind cannot run a sanitizer build (ASan's shadow memory and valgrind's own instrumentation
+  // do not mix): in the debug preset the run finished with no line of the lab attributed.
+  if (dp::kSanitized) GTEST_SKIP() << "a sanitizer build: valgrind cannot profile it";
   if (!tool_runs({"valgrind", "--tool=cachegrind", "--cachegrind-out-file=/dev/null", "true"}))
     GTEST_SKIP() << "valgrind's cachegrind does not run here";
   const test::ScratchDir dir;
