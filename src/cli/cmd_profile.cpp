@@ -41,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "core/portability.hpp"  // kSanitized
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/process.hpp"
@@ -219,6 +220,11 @@ struct ChildRun {
 // initializers), the one built by the "valgrind" preset, which leaves them out.
 std::string binary_for_valgrind() {
   const std::string self = fs::read_symlink("/proc/self/exe").string();
+  // A sanitizer build cannot run under valgrind (both instrument memory in their own way): the
+  // run would finish with nothing attributed to the lab's lines.
+  if (kSanitized)
+    throw ToolUnavailable("this dontpanic is a sanitizer build (AddressSanitizer or ThreadSanitizer), which valgrind "
+                          "cannot run; profile with the release build (build/release/dontpanic), or use --tool perf");
 #if defined(__AVX512F__)
   const fs::path other = source_dir() / "build" / "valgrind" / "dontpanic";
   if (!fs::exists(other))

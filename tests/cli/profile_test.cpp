@@ -32,9 +32,12 @@ nlohmann::json read_json(const std::string& path) {
 }
 
 TEST(Profile, CachegrindFindsHotLinesInTheLabsFile) {
-  // Valgrind cannot run a sanitizer build (ASan's shadow memory and valgrind's own instrumentation
-  // do not mix): in the debug preset the run finished with no line of the lab attributed.
-  if (dp::kSanitized) GTEST_SKIP() << "a sanitizer build: valgrind cannot profile it";
+  if (dp::kSanitized) {  // valgrind cannot run a sanitizer build: profile says so
+    const auto r = cli({"profile", kLab, "--tool", "cachegrind"}, 60);
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_NE(r.output.find("sanitizer build"), std::string::npos) << r.output;
+    GTEST_SKIP() << "a sanitizer build: valgrind cannot profile it (the refusal was checked)";
+  }
   if (!tool_runs({"valgrind", "--tool=cachegrind", "--cachegrind-out-file=/dev/null", "true"}))
     GTEST_SKIP() << "valgrind's cachegrind does not run here";
   const test::ScratchDir dir;
