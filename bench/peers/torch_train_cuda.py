@@ -26,36 +26,21 @@ Output: one JSON object on stdout:
 """
 import argparse
 import json
-import os
-import struct
 import sys
 import time
 
-import numpy as np
 import torch
 
-
-def read_idx(path, magic, dims):
-    with open(path, "rb") as f:
-        data = f.read()
-    got = struct.unpack(">I", data[:4])[0]
-    if got != magic:
-        sys.exit(f"torch_train_cuda.py: {path}: magic {got:#x}, want {magic:#x}")
-    sizes = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(sizes)
+import torch_train  # beside this file: the data and the model are the CPU peer's
 
 
 def load(folder, stem, device):
-    images = read_idx(os.path.join(folder, f"{stem}-images-idx3-ubyte"), 0x803, 3)
-    labels = read_idx(os.path.join(folder, f"{stem}-labels-idx1-ubyte"), 0x801, 1)
-    x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
-    return x.to(device), torch.from_numpy(labels.astype(np.int64)).to(device)
+    x, y = torch_train.load(folder, stem)  # the IDX files read as the CPU peer reads them
+    return x.to(device), y.to(device)
 
 
 def make_model(seed, device):
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
-                               torch.nn.ReLU(), torch.nn.Linear(128, 10)).to(device)
+    return torch_train.make_model(seed).to(device)  # the CPU peer's model and initialisation
 
 
 def accuracy(model, tx, ty):
