@@ -224,6 +224,32 @@ struct TorchRun {
   std::vector<Epoch> epochs;
 };
 
+// Runs one of train-mlp's peers (bench/peers/<script>) on the lab's data and schedule, and returns
+// the JSON object it prints last; or nullopt, with a note saying why, prefixed by `who`.
+std::optional<nlohmann::json> run_peer(dp::LabContext& ctx, const dp::PythonTorch& python, const std::string& script,
+                                       const std::string& who, int epochs, std::size_t train_count, std::size_t test_count) {
+  const auto proc = dp::run_process({python.interpreter, (dp::source_dir() / "bench" / "peers" / script).string(),
+                                     "--data", dp::data::fashion_mnist_dir().string(), "--epochs", std::to_string(epochs),
+                                     "--train", std::to_string(train_count), "--test", std::to_string(test_count),
+                                     "--batch", std::to_string(kBatch), "--seed", std::to_string(kSeed)},
+                                    {}, 3600);
+  try {
+    const auto start = proc.output.rfind("\n{");
+    return nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
+  } catch (const std::exception&) {
+    ctx.result.notes.push_back(fmt::format("{} skipped: {} exited with {}{}: {}", who, script, proc.exit_code,
+                                           proc.timed_out ? " (timed out)" : "", proc.output.substr(0, 300)));
+    return std::nullopt;
+  }
+}
+
+// Reads a peer's epochs ({"seconds", "mean_loss", "accuracy"} each); throws on a missing field.
+std::vector<Epoch> peer_epochs(const nlohmann::json& list) {
+  std::vector<Epoch> epochs;
+  for (const auto& e : list) epochs.push_back({e.at("seconds"), e.at("mean_loss"), e.at("accuracy")});
+  return epochs;
+}
+
 std::optional<TorchRun> run_torch(dp::LabContext& ctx, int epochs, std::size_t train_count, std::size_t test_count) {
   const auto python = dp::find_python_with_torch();
   if (!python) {
@@ -232,20 +258,12 @@ std::optional<TorchRun> run_torch(dp::LabContext& ctx, int epochs, std::size_t t
   }
   ctx.log << fmt::format("PyTorch {} ({}): {} epochs, threads 1..{} tried first\n", python->torch_version,
                          python->interpreter, epochs, ctx.machine.threads);
-  const auto proc = dp::run_process({python->interpreter, (dp::source_dir() / "bench" / "peers" / "torch_train.py").string(),
-                                     "--data", dp::data::fashion_mnist_dir().string(), "--epochs", std::to_string(epochs),
-                                     "--train", std::to_string(train_count), "--test", std::to_string(test_count),
-                                     "--batch", std::to_string(kBatch), "--seed", std::to_string(kSeed)},
-                                    {}, 3600);
+  const auto j = run_peer(ctx, *python, "torch_train.py", "PyTorch", epochs, train_count, test_count);
+  if (!j) return std::nullopt;
   try {
-    const auto start = proc.output.rfind("\n{");
-    const auto j = nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
-    TorchRun run{.version = j.at("torch"), .threads = j.at("threads")};
-    for (const auto& e : j.at("epochs")) run.epochs.push_back({e.at("seconds"), e.at("mean_loss"), e.at("accuracy")});
-    return run;
-  } catch (const std::exception&) {
-    ctx.result.notes.push_back(fmt::format("PyTorch skipped: torch_train.py exited with {}{}: {}", proc.exit_code,
-                                           proc.timed_out ? " (timed out)" : "", proc.output.substr(0, 300)));
+    return TorchRun{.version = j->at("torch"), .threads = j->at("threads"), .epochs = peer_epochs(j->at("epochs"))};
+  } catch (const std::exception& e) {
+    ctx.result.notes.push_back(fmt::format("PyTorch skipped: torch_train.py printed an unexpected result ({})", e.what()));
     return std::nullopt;
   }
 }
@@ -261,28 +279,18 @@ struct TorchCudaRun {
 std::optional<TorchCudaRun> run_torch_cuda(dp::LabContext& ctx, int epochs, std::size_t train_count, std::size_t test_count) {
   const auto python = dp::find_python_with_torch();
   if (!python) return std::nullopt;  // run_torch has said why
-  const auto proc = dp::run_process({python->interpreter, (dp::source_dir() / "bench" / "peers" / "torch_train_cuda.py").string(),
-                                     "--data", dp::data::fashion_mnist_dir().string(), "--epochs", std::to_string(epochs),
-                                     "--train", std::to_string(train_count), "--test", std::to_string(test_count),
-                                     "--batch", std::to_string(kBatch), "--seed", std::to_string(kSeed)},
-                                    {}, 3600);
+  const auto j = run_peer(ctx, *python, "torch_train_cuda.py", "PyTorch CUDA", epochs, train_count, test_count);
+  if (!j) return std::nullopt;
   try {
-    const auto start = proc.output.rfind("\n{");
-    const auto j = nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
-    if (j.contains("skipped")) {
-      ctx.result.notes.push_back(fmt::format("PyTorch CUDA skipped: {}", j.at("skipped").get<std::string>()));
+    if (j->contains("skipped")) {
+      ctx.result.notes.push_back(fmt::format("PyTorch CUDA skipped: {}", j->at("skipped").get<std::string>()));
       return std::nullopt;
     }
-    TorchCudaRun run{.version = j.at("torch"), .device = j.at("device"), .variants = {}, .steps = j.at("steps")};
-    for (const auto& [name, v] : j.at("variants").items()) {
-      std::vector<Epoch> es;
-      for (const auto& e : v.at("epochs")) es.push_back({e.at("seconds"), e.at("mean_loss"), e.at("accuracy")});
-      run.variants.emplace_back(name, std::move(es));
-    }
+    TorchCudaRun run{.version = j->at("torch"), .device = j->at("device"), .variants = {}, .steps = j->at("steps")};
+    for (const auto& [name, v] : j->at("variants").items()) run.variants.emplace_back(name, peer_epochs(v.at("epochs")));
     return run;
-  } catch (const std::exception&) {
-    ctx.result.notes.push_back(fmt::format("PyTorch CUDA skipped: torch_train_cuda.py exited with {}{}: {}", proc.exit_code,
-                                           proc.timed_out ? " (timed out)" : "", proc.output.substr(0, 300)));
+  } catch (const std::exception& e) {
+    ctx.result.notes.push_back(fmt::format("PyTorch CUDA skipped: torch_train_cuda.py printed an unexpected result ({})", e.what()));
     return std::nullopt;
   }
 }
