@@ -225,10 +225,16 @@ def compare_conv(r, out, k):
             if side not in cache:
                 x = torch.rand(1, 1, side, side, device=DEV)
                 w = torch.rand(1, 1, k, k, device=DEV) * 2 - 1
-                cache[side] = time_ms(lambda: F.conv2d(x, w, padding=k // 2))
-                del x, w
-            out.append(entry("gpu-conv", s["variant"], f"{side}x{side}, k={k}", p["median_ns"], cache[side],
-                             "torch.nn.functional.conv2d fp32 (TF32 off)"))
+                y = torch.empty_like(x)
+                # The copy: the same bytes read and written as the convolution's floor (issue 20's
+                # "copy bandwidth"), timed the same way.
+                cache[side] = (time_ms(lambda: F.conv2d(x, w, padding=k // 2)), time_ms(lambda: y.copy_(x)))
+                del x, w, y
+            conv_ms, copy_ms = cache[side]
+            e = entry("gpu-conv", s["variant"], f"{side}x{side}, k={k}", p["median_ns"], conv_ms,
+                      "torch.nn.functional.conv2d fp32 (TF32 off)")
+            e["torch_copy_ms"] = copy_ms  # y.copy_(x): 8 bytes per pixel
+            out.append(e)
 
 
 def device_facts(doctor_path):
@@ -269,6 +275,24 @@ def targets(entries):
         best = min(add, key=lambda e: e["ours_ms"])
         result.append({"name": "vector add at 1e8 vs torch.add (bandwidth)", "variant": best["variant"],
                        "ratio": best["ratio"], "target": 0.8, "met": best["ratio"] >= 0.8})
+    # Issue 20: the convolution at least as fast as cuDNN at every size, and at >= 60% of the copy
+    # bandwidth from 4096^2 up; the reduction at >= 0.95x torch.sum from 1e7 up. Best of the lab's
+    # convolutions (not its study-only copies) at each size.
+    convs = find("gpu-conv", lambda e: not e["variant"].startswith("copy"))
+    for shape in sorted({e["shape"] for e in convs}, key=lambda sh: int(sh.split("x")[0])):
+        best = min((e for e in convs if e["shape"] == shape), key=lambda e: e["ours_ms"])
+        result.append({"name": f"conv {shape} vs torch conv2d", "variant": best["variant"],
+                       "ratio": best["ratio"], "target": 1.0, "met": best["ratio"] >= 1.0})
+        side = int(shape.split("x")[0])
+        if side >= 4096:
+            share = best["torch_copy_ms"] / best["ours_ms"]
+            result.append({"name": f"conv {shape}: share of torch's copy bandwidth", "variant": best["variant"],
+                           "ratio": share, "target": 0.6, "met": share >= 0.6})
+    reduce = find("gpu-reduce", lambda e: int(e["shape"][2:]) >= 10_000_000)
+    for shape in sorted({e["shape"] for e in reduce}, key=lambda sh: int(sh[2:])):
+        best = min((e for e in reduce if e["shape"] == shape), key=lambda e: e["ours_ms"])
+        result.append({"name": f"reduce {shape} vs torch.sum", "variant": best["variant"],
+                       "ratio": best["ratio"], "target": 0.95, "met": best["ratio"] >= 0.95})
     return result
 
 

@@ -9,8 +9,11 @@
 // widens it). Either way each group of 4 is widened to fp32 as it is loaded (16-bit storage allows
 // 16-bit types in buffers only, not in registers), then staged in shared memory as fp32: half the
 // bytes from global memory, the same fp32 multiply-adds.
-// Defines: BM BN BK TM TN (TM, TN multiples of 4), INPUT_FP16 or INPUT_BF16 (optional).
-// Requires M % BM == N % BN == K % BK == 0.
+// Layers (gpu-compiled's wide layers, src/graph/compiler.hpp): with LINEAR defined, B is a block
+// of parameters where this layer's K x N weights start W_OFF floats in and its N biases B_OFF floats
+// in, and C = A·B + bias, then max(C, 0) where RELU is 1.
+// Defines: BM BN BK TM TN (TM, TN multiples of 4), INPUT_FP16 or INPUT_BF16 (optional), LINEAR and
+// RELU (optional). Requires M % BM == N % BN == K % BK == 0 (and W_OFF, B_OFF multiples of 4).
 #version 450
 #extension GL_EXT_control_flow_attributes : require
 #if defined(INPUT_FP16)
@@ -34,7 +37,12 @@ layout(local_size_x = THREADS) in;
 layout(set = 0, binding = 0) readonly buffer A { IN4 a[]; };
 layout(set = 0, binding = 1) readonly buffer B { IN4 b[]; };
 layout(set = 0, binding = 2) writeonly buffer C { vec4 c[]; };
+#if defined(LINEAR)
+layout(push_constant) uniform Shape { uint M, N, K, W_OFF, B_OFF; };
+#else
 layout(push_constant) uniform Shape { uint M, N, K; };
+const uint W_OFF = 0;
+#endif
 
 shared vec4 As[BK][AW];      // transposed: As[k][m / 4][m % 4]
 shared vec4 Bs[BK][BN / 4];
@@ -55,7 +63,7 @@ void main() {
     }                                                                       \
     [[unroll]] for (uint l = 0; l < B_LOADS; ++l) {                         \
       const uint e = tid + l * THREADS, k = e / (BN / 4), c4 = e % (BN / 4); \
-      pb[l] = TO_VEC4(b[((k0) + k) * N / 4 + col0 / 4 + c4]);                \
+      pb[l] = TO_VEC4(b[(W_OFF + ((k0) + k) * N) / 4 + col0 / 4 + c4]);       \
     }
   // Registers -> shared memory (A transposed, one float at a time).
   #define STORE()                                                           \
@@ -90,7 +98,12 @@ void main() {
   // Row r of this thread's block is tile row (m / 4) * (BM / TM) * 4 + trow * 4 + m % 4.
   [[unroll]] for (uint m = 0; m < TM; ++m) {
     const uint row = row0 + (m / 4) * (BM / TM) * 4 + trow * 4 + m % 4;
-    [[unroll]] for (uint n = 0; n < TN / 4; ++n)
+    [[unroll]] for (uint n = 0; n < TN / 4; ++n) {
+#if defined(LINEAR)
+      acc[m][n] += b[(B_OFF + col0) / 4 + n * (BN / TN) + tcol];
+      if (RELU != 0) acc[m][n] = max(acc[m][n], vec4(0.0));
+#endif
       c[(row * N + col0) / 4 + n * (BN / TN) + tcol] = acc[m][n];
+    }
   }
 }

@@ -2,7 +2,9 @@
 #include "graph/compiler.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
+#include <numeric>
 #include <optional>
 
 #include <fmt/format.h>
@@ -297,6 +299,108 @@ void check_loop_counts(const Chain& c, const Graph& g, std::uint64_t limit) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Wide layers: one GEMM dispatch per layer when that moves fewer bytes than a chain kernel
+// ---------------------------------------------------------------------------------------------
+
+// vec4.comp tile shapes for layers, largest first (shapes gpu-matmul tunes among).
+constexpr GemmTile kGemmTiles[] = {{128, 128, 16, 8, 8}, {64, 64, 16, 4, 4}, {32, 32, 16, 4, 4}};
+
+bool is_plain_linear(const Instr& in) {
+  return in.code == OpCode::linear && in.operands.empty() &&
+         std::all_of(in.epilogue.begin(), in.epilogue.end(), [](OpCode e) { return e == OpCode::relu; });
+}
+
+// How many linear instructions (each possibly rolled xN) follow the chain's LOAD before anything
+// else: the run that per-layer GEMMs can take.
+std::size_t leading_linears(const Chain& c) {
+  std::size_t n = 0;
+  while (n + 1 < c.code.size() && is_plain_linear(c.code[n + 1])) ++n;
+  return n;
+}
+
+// The largest tile that divides every layer of the run and still gives `wanted` workgroups per
+// layer (else the smallest that divides them); none when no tile divides them.
+std::optional<GemmTile> gemm_tile(const Chain& c, std::size_t n, std::size_t wanted) {
+  std::optional<GemmTile> fitting;
+  for (const GemmTile& t : kGemmTiles) {
+    bool divides = c.rows % t.bm == 0;
+    std::size_t groups = SIZE_MAX;
+    for (std::size_t i = 1; i <= n; ++i) {
+      const Instr& in = c.code[i];
+      divides = divides && in.out_width % t.bn == 0 && in.in_width % t.bk == 0;
+      groups = std::min(groups, c.rows / t.bm * (in.out_width / t.bn));
+    }
+    if (!divides) continue;
+    fitting = t;
+    if (groups >= wanted) return t;
+  }
+  return fitting;
+}
+
+// Bytes the run of n linear layers moves as one GEMM per layer: each weight read once per tile
+// row, each activation once per tile column, each result written once, plus the dispatches.
+std::uint64_t per_layer_bytes(const Chain& c, std::size_t n, const GemmTile& t, const CompileOptions& o) {
+  std::uint64_t bytes = 0;
+  for (std::size_t i = 1; i <= n; ++i) {
+    const Instr& in = c.code[i];
+    const std::uint64_t M = c.rows, K = in.in_width, N = in.out_width;
+    bytes += in.repeat * (4 * (M / t.bm * K * N + N / t.bn * M * K + M * N + N) + o.dispatch_cost_bytes);
+  }
+  return bytes;
+}
+
+// Bytes the same run moves inside a chain kernel: every workgroup reads every weight (the
+// activations stay in shared memory). nullopt: the chain kernel cannot run it (too wide for
+// shared memory).
+std::optional<std::uint64_t> chain_kernel_bytes(const Chain& c, std::size_t n, const CompileOptions& o,
+                                                const Graph& g) {
+  std::uint32_t max_w = 0;
+  for (const Instr& in : c.code) max_w = std::max({max_w, in.in_width, in.out_width});
+  std::size_t rows = 0;
+  try {
+    rows = rows_per_group(c.rows, max_w, o, g.describe(c.output));
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  std::uint64_t weights = 0;
+  for (std::size_t i = 1; i <= n; ++i)
+    weights += std::uint64_t(c.code[i].repeat) * (c.code[i].in_width + 1) * c.code[i].out_width * 4;
+  return (c.rows + rows - 1) / rows * weights;
+}
+
+// Cuts the chain's leading run of n linear layers off into a per-layer chain; what followed
+// them (if anything) becomes a chain of its own that starts from their result.
+std::vector<Chain> split_off_layers(Chain c, std::size_t n, const GemmTile& tile) {
+  const Instr& last = c.code[n];
+  const std::size_t end = last.bias + (last.repeat - 1) * last.stride + last.out_width;  // params used
+  Chain layers;
+  layers.input = c.input;
+  layers.rows = c.rows;
+  layers.per_layer = tile;
+  layers.code.assign(c.code.begin(), c.code.begin() + static_cast<std::ptrdiff_t>(n) + 1);
+  layers.code.push_back(instr(OpCode::store, last.out_width, last.out_width, last.node));
+  layers.output = last.node;
+  layers.params.assign(c.params.begin(), c.params.begin() + static_cast<std::ptrdiff_t>(end));
+  std::vector<Chain> out{std::move(layers)};
+  if (c.code[n + 1].code == OpCode::store) return out;  // the run was the whole chain
+  Chain rest;
+  rest.input = last.node;
+  rest.rows = c.rows;
+  rest.output = c.output;
+  rest.operands = c.operands;  // bindings 3, 4, ... keep their numbers
+  rest.code.push_back(instr(OpCode::load, last.out_width, last.out_width, last.node));
+  for (std::size_t i = n + 1; i < c.code.size(); ++i) {
+    Instr in = c.code[i];
+    if (in.code == OpCode::linear) in.weights -= end, in.bias -= end;
+    rest.code.push_back(in);
+  }
+  rest.params.assign(c.params.begin() + static_cast<std::ptrdiff_t>(end), c.params.end());
+  if (rest.params.empty()) rest.params.push_back(0.0f);  // a binding needs a buffer, even an unused one
+  out.push_back(std::move(rest));
+  return out;
+}
+
 }  // namespace
 
 CompiledGraph compile_graph(const Graph& g, const CompileOptions& options) {
@@ -445,9 +549,39 @@ CompiledGraph compile_graph(const Graph& g, const CompileOptions& options) {
     c.code = std::move(rolled);
   }
 
+  // Wide layers: per-layer GEMMs where they move fewer bytes (or where the chain kernel cannot
+  // hold the width), unless the options say otherwise.
+  std::vector<Chain> chains;
+  for (Chain& c : out.chains) {
+    const std::size_t n = c.code.front().code == OpCode::load ? leading_linears(c) : 0;
+    const auto tile = n ? gemm_tile(c, n, 2 * options.target_groups) : std::nullopt;
+    bool split = false;
+    if (tile && options.layering == Layering::per_layer) split = true;
+    if (tile && options.layering == Layering::automatic) {
+      const auto fused = chain_kernel_bytes(c, n, options, g);
+      split = !fused || per_layer_bytes(c, n, *tile, options) < *fused;
+    }
+    if (!split) {
+      chains.push_back(std::move(c));
+      continue;
+    }
+    for (Chain& part : split_off_layers(std::move(c), n, *tile)) chains.push_back(std::move(part));
+  }
+  out.chains = std::move(chains);
+
   // Generate and hash.
   for (Chain& c : out.chains) {
-    if (c.code.front().code == OpCode::sum) {
+    if (c.per_layer) {
+      const GemmTile& t = *c.per_layer;
+      c.rows_per_group = t.bm;
+      c.groups = c.rows / t.bm * (c.code[1].out_width / t.bn);
+      c.threads = t.threads();
+      c.glsl = fmt::format("// {} linear layers, one GEMM dispatch each: shaders/matmul/vec4.comp with LINEAR, "
+                           "BM={} BN={} BK={} TM={} TN={}\n",
+                           std::accumulate(c.code.begin(), c.code.end(), 0u,
+                                           [](std::uint32_t a, const Instr& in) { return a + (in.code == OpCode::linear ? in.repeat : 0u); }),
+                           t.bm, t.bn, t.bk, t.tm, t.tn);
+    } else if (c.code.front().code == OpCode::sum) {
       c.rows_per_group = 1;
       c.groups = 1;
       c.threads = kMaxThreads;
@@ -473,8 +607,12 @@ std::string CompiledGraph::listing(const Graph& g) const {
   std::string s;
   for (std::size_t i = 0; i < chains.size(); ++i) {
     const Chain& c = chains[i];
-    s += fmt::format("chain {} -> kernel {} ({} workgroups x {} threads, {} row(s) each; params {} floats)\n",
-                     i, c.name(), c.groups, c.threads, c.rows_per_group, c.params.size());
+    if (c.per_layer)
+      s += fmt::format("chain {} -> one GEMM per layer ({} x {} tiles: {} workgroups x {} threads; params {} floats)\n",
+                       i, c.per_layer->bm, c.per_layer->bn, c.groups, c.threads, c.params.size());
+    else
+      s += fmt::format("chain {} -> kernel {} ({} workgroups x {} threads, {} row(s) each; params {} floats)\n",
+                       i, c.name(), c.groups, c.threads, c.rows_per_group, c.params.size());
     for (const Instr& in : c.code) {
       std::string extra;
       if (in.code == OpCode::linear && in.repeat > 1)

@@ -17,6 +17,15 @@
 //   3. generate  one GLSL compute shader per chain, with every size and offset a constant; it is
 //              compiled with shaderc at run time (gpu/shader_compiler.hpp) and cached by the hash
 //              of its text (KernelCache below, plus the compiler's own SPIR-V cache).
+//      Wide layers are the exception. A chain kernel has every workgroup read every weight of the
+//      chain: free while the weights are few, ruinous when they are many (64 layers of 256 x 256
+//      are 16 MiB, read by each of 64 workgroups: 1 GiB per pass). So the compiler estimates the
+//      bytes both ways: the chain kernel's, and those of one tiled GEMM dispatch per layer (the
+//      register-blocked matmul of gpu-matmul, shaders/matmul/vec4.comp, with bias and relu), which
+//      reads each weight once per tile row but pays a dispatch and a barrier per layer (counted
+//      as CompileOptions::dispatch_cost_bytes). When the GEMMs win, the leading run of linear
+//      layers leaves the chain as a chain of its own, marked `per_layer`; what follows the run
+//      (a softmax, say) stays a generated kernel.
 // compile_graph() needs no GPU: tests and the graph-compiler lab can print the code anywhere.
 //
 // Index
@@ -28,6 +37,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +63,14 @@ struct Instr {
   NodeId node = 0;                // the graph node this instruction finishes
 };
 
+// One GEMM tile shape of shaders/matmul/vec4.comp: BM x BN outputs per workgroup, BK deep, TM x TN
+// per thread.
+struct GemmTile {
+  std::uint32_t bm = 0, bn = 0, bk = 0, tm = 0, tn = 0;
+  std::uint32_t threads() const { return (bm / tm) * (bn / tn); }
+  bool operator==(const GemmTile&) const = default;
+};
+
 struct Chain {
   std::vector<Instr> code;
   NodeId input = 0;               // node read by LOAD (binding 0)
@@ -63,10 +81,15 @@ struct Chain {
   std::size_t rows_per_group = 1; // R: rows one workgroup carries through the chain
   std::size_t groups = 1;         // ceil(M / R) workgroups
   std::uint32_t threads = 256;    // per workgroup
-  std::string glsl;               // the generated kernel
+  std::optional<GemmTile> per_layer;  // set: LOAD, LINEAR..., STORE run as one GEMM per layer
+  std::string glsl;               // the generated kernel (per_layer: a comment saying so)
   std::uint64_t hash = 0;         // fnv1a64(glsl): names the kernel and keys the caches
   std::string name() const;       // "chain-3f2a9c1e0b7d5a64"
 };
+
+// How the compiler runs runs of linear layers: by its estimate, or always one way (the lab and
+// the tests compare the two).
+enum class Layering { automatic, chain_kernel, per_layer };
 
 struct CompileOptions {
   std::uint64_t shared_memory_bytes = 32768;  // per workgroup (the device's limit)
@@ -75,6 +98,10 @@ struct CompileOptions {
   // limit). lavapipe stops loops at 65535 as a guard against endless ones, and the result is
   // then silently wrong; compile_graph throws instead when a kernel would need more.
   std::uint64_t max_loop_iterations = 0;
+  Layering layering = Layering::automatic;
+  // What one more dispatch and barrier cost, as bytes of memory traffic: ~2 us (a chained
+  // dispatch on an NVIDIA H200, gpu-dispatch-overhead) at ~4 TB/s.
+  std::uint64_t dispatch_cost_bytes = 8u << 20;
 };
 
 struct CompiledGraph {

@@ -2,6 +2,7 @@
 #include "graph/gpu_runner.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <ostream>
 
@@ -329,15 +330,17 @@ class GpuResident final : public Runner {
 
 class GpuCompiled final : public Runner {
  public:
-  GpuCompiled(const Graph& g, gpu::Device& device, std::ostream* show, KernelCache& cache)
+  GpuCompiled(const Graph& g, gpu::Device& device, std::ostream* show, Layering layering, KernelCache& cache)
       : g_(g),
         compiled_(compile_graph(g, {.shared_memory_bytes = device.report().max_shared_memory_bytes,
                                     .target_groups = device.is_cpu() ? 8u : 64u,
-                                    .max_loop_iterations = device.is_cpu() ? 65535u : 0u})) {
+                                    .max_loop_iterations = device.is_cpu() ? 65535u : 0u,
+                                    .layering = layering})) {
     const Plan& plan = compiled_.plan;
     for (NodeId id : g.inputs()) inputs_.emplace_back(device, bytes_of(plan.shapes[id]));
     // A buffer per chain result; parameter blocks and constant operands uploaded once.
     results_.resize(g.size());
+    std::size_t scratch_floats = 0;  // per-layer chains: the widest intermediate activation
     for (const Chain& c : compiled_.chains) {
       results_[c.output] = std::make_unique<Buffer>(device, bytes_of(plan.shapes[c.output]));
       params_.push_back(std::make_unique<Buffer>(device, std::max<std::size_t>(1, c.params.size()) * sizeof(float)));
@@ -347,6 +350,13 @@ class GpuCompiled final : public Runner {
           results_[id] = std::make_unique<Buffer>(device, bytes_of(plan.shapes[id]));
           results_[id]->upload(g.node(id).value->span());
         }
+      if (c.per_layer) {
+        for (const Instr& in : c.code)
+          if (in.code == OpCode::linear) scratch_floats = std::max(scratch_floats, c.rows * in.out_width);
+        kernels_.push_back(nullptr);  // per layer: layer_kernel() below
+        if (show) *show << "// ===== " << c.name() << " =====\n" << c.glsl;
+        continue;
+      }
       const Kernel& k = cache.get(
           c.name(), {.source = {.name = c.name() + ".comp", .glsl = c.glsl, .defines = {}},
                      .buffers = static_cast<std::uint32_t>(3 + c.operands.size()), .push_bytes = 0,
@@ -354,6 +364,8 @@ class GpuCompiled final : public Runner {
       kernels_.push_back(&k);
       if (show) *show << "// ===== " << c.name() << " =====\n" << c.glsl;
     }
+    for (auto& b : scratch_)
+      if (scratch_floats) b = std::make_unique<Buffer>(device, scratch_floats * sizeof(float));
     for (NodeId out : g.outputs()) outputs_.emplace_back(plan.shapes[out].rows, plan.shapes[out].cols);
     // Record the pass once: upload, one dispatch per chain, download.
     seq_ = std::make_unique<Sequence>(device, 2);
@@ -362,6 +374,10 @@ class GpuCompiled final : public Runner {
     seq_->barrier();
     for (std::size_t i = 0; i < compiled_.chains.size(); ++i) {
       const Chain& c = compiled_.chains[i];
+      if (c.per_layer) {
+        record_layers(c, *params_[i], cache);
+        continue;
+      }
       std::vector<BufferRange> bind = {buffer_of(c.input), *params_[i], *results_[c.output]};
       for (NodeId id : c.operands) bind.push_back(buffer_of(id));
       seq_->dispatch(*kernels_[i], bind, Groups{static_cast<std::uint32_t>(c.groups)});
@@ -393,8 +409,40 @@ class GpuCompiled final : public Runner {
     throw Error(fmt::format("gpu-compiled: {} has no buffer", g_.describe(id)));
   }
 
+  // A per-layer chain: one GEMM dispatch per layer (a rolled LINEAR xN gives N), each reading the
+  // previous one's result, ping-ponging between two scratch buffers, the last writing the chain's.
+  void record_layers(const Chain& c, const Buffer& params, KernelCache& cache) {
+    const GemmTile& t = *c.per_layer;
+    std::uint32_t layers = 0, done = 0;
+    for (const Instr& in : c.code)
+      if (in.code == OpCode::linear) layers += in.repeat;
+    const Buffer* src = &buffer_of(c.input);
+    for (const Instr& in : c.code) {
+      if (in.code != OpCode::linear) continue;
+      const bool relu = !in.epilogue.empty();  // the compiler allows relu only
+      const Kernel& k = cache.get(
+          fmt::format("linear-gemm-{}x{}x{}-{}x{}-relu{}", t.bm, t.bn, t.bk, t.tm, t.tn, relu ? 1 : 0),
+          {.source = gpu::builtin_shader("matmul/vec4.comp",
+                                         {{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)},
+                                          {"BK", std::to_string(t.bk)}, {"TM", std::to_string(t.tm)},
+                                          {"TN", std::to_string(t.tn)}, {"LINEAR", "1"}, {"RELU", relu ? "1" : "0"}}),
+           .buffers = 3, .push_bytes = 20});
+      for (std::uint32_t l = 0; l < in.repeat; ++l, ++done) {
+        const Buffer& dst = done + 1 == layers ? *results_[c.output] : *scratch_[done % 2];
+        const std::array<std::uint32_t, 5> push{static_cast<std::uint32_t>(c.rows), in.out_width, in.in_width,
+                                                static_cast<std::uint32_t>(in.weights + l * in.stride),
+                                                static_cast<std::uint32_t>(in.bias + l * in.stride)};
+        seq_->dispatch(k, {*src, params, dst}, Groups{in.out_width / t.bn, static_cast<std::uint32_t>(c.rows / t.bm)},
+                       push);
+        seq_->barrier();
+        src = &dst;
+      }
+    }
+  }
+
   const Graph& g_;
   CompiledGraph compiled_;
+  std::array<std::unique_ptr<Buffer>, 2> scratch_;  // per-layer chains' intermediate activations
   std::vector<Buffer> inputs_;
   std::vector<std::unique_ptr<Buffer>> results_;  // per node: chain results and constant operands
   std::vector<std::unique_ptr<Buffer>> params_;   // per chain
@@ -435,8 +483,9 @@ std::unique_ptr<Runner> make_gpu_runner(const Graph& graph, Mode mode, gpu::Devi
       return std::make_unique<WithOwnCache<GpuResident>>(device, graph, mode, device);
     case Mode::gpu_compiled:
       if (options.cache)
-        return std::make_unique<GpuCompiled>(graph, device, options.show_kernels, *options.cache);
-      return std::make_unique<WithOwnCache<GpuCompiled>>(device, graph, device, options.show_kernels);
+        return std::make_unique<GpuCompiled>(graph, device, options.show_kernels, options.layering, *options.cache);
+      return std::make_unique<WithOwnCache<GpuCompiled>>(device, graph, device, options.show_kernels,
+                                                         options.layering);
     default: break;
   }
   throw Error(fmt::format("make_gpu_runner: {} is a CPU mode; use make_cpu_runner", mode_name(mode)));

@@ -59,6 +59,7 @@ class KernelCache {
 struct GpuRunnerOptions {
   KernelCache* cache = nullptr;   // null: the runner keeps its own
   std::ostream* show_kernels = nullptr;  // gpu-compiled: print each generated kernel here
+  Layering layering = Layering::automatic;  // gpu-compiled: wide layers as chain kernels or GEMMs
 };
 
 // The runner keeps references to `graph` and `device`: both must outlive it. Throws dp::Error for

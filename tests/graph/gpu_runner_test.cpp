@@ -13,6 +13,9 @@
 #include <optional>
 #include <sstream>
 #include <tuple>
+#include <utility>
+
+#include <fmt/format.h>
 
 #include "core/check.hpp"
 #include "core/error.hpp"
@@ -135,6 +138,25 @@ TEST_F(GpuGraphTest, GeneratedKernelsCompileAndAreCached) {
   EXPECT_EQ(cache.builds(), 2);
 }
 
+// One GEMM per layer computes what the chain kernel and the reference compute, at two tile
+// shapes (batch 64 and 32 pick different ones).
+TEST_F(GpuGraphTest, PerLayerGemmsMatchTheReference) {
+  for (const auto& [width, batch] : {std::pair<std::size_t, std::size_t>{64, 64}, {128, 32}}) {
+    SCOPED_TRACE(fmt::format("width {}, batch {}", width, batch));
+    const MlpSpec spec{.width = width, .depth = 3, .batch = batch, .seed = 7};
+    const Graph g = build_mlp(spec);
+    const Tensor2D<float> x = mlp_input(spec);
+    const auto want = evaluate_reference(g, std::span(&x, 1));
+    for (Layering layering : {Layering::per_layer, Layering::chain_kernel}) {
+      auto runner = make_gpu_runner(g, Mode::gpu_compiled, device(), {.layering = layering});
+      ASSERT_EQ(compiled_graph_of(*runner)->chains.front().per_layer.has_value(), layering == Layering::per_layer);
+      runner->run(std::span(&x, 1));
+      const auto r = compare(runner->output(0).span(), want[0].span(), forward_tolerance(width, 3, max_abs(want[0])));
+      EXPECT_TRUE(r.passed) << r.detail;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dp::graph
 
@@ -165,6 +187,41 @@ TEST(GraphCompiler, OneChainPerMlpWithFusedEpilogues) {
   // The same graph generates the same text (so the cache can find it), a different one does not.
   EXPECT_EQ(compile_graph(g).chains[0].hash, c.chains[0].hash);
   EXPECT_NE(compile_graph(build_mlp({.width = 8, .depth = 4, .batch = 8})).chains[0].hash, c.chains[0].hash);
+}
+
+// Wide layers: the leading run of linear layers leaves the chain as one GEMM per layer; the
+// softmax after it stays a generated kernel reading their result.
+TEST(GraphCompiler, WideLayersSplitIntoOneGemmPerLayer) {
+  const Graph g = build_mlp({.width = 64, .depth = 3, .batch = 64});
+  const CompiledGraph c = compile_graph(g, {.layering = Layering::per_layer});
+  ASSERT_EQ(c.chains.size(), 2u);
+  const Chain& layers = c.chains[0];
+  const Chain& rest = c.chains[1];
+  ASSERT_TRUE(layers.per_layer.has_value());
+  ASSERT_EQ(layers.code.size(), 3u);  // LOAD, LINEAR x3, STORE
+  EXPECT_EQ(layers.code[1].repeat, 3u);
+  EXPECT_EQ(layers.params.size(), 3u * (64 * 64 + 64));
+  EXPECT_EQ(layers.rows % layers.per_layer->bm, 0u);
+  EXPECT_FALSE(rest.per_layer.has_value());
+  EXPECT_EQ(rest.input, layers.output);
+  EXPECT_EQ(rest.output, g.outputs()[0]);
+  ASSERT_EQ(rest.code.size(), 3u);  // LOAD, SOFTMAX, STORE
+  EXPECT_EQ(rest.code[1].code, OpCode::softmax);
+  EXPECT_NE(c.listing(g).find("one GEMM per layer"), std::string::npos);
+  // A width no tile divides stays one chain kernel, even when asked for GEMMs.
+  EXPECT_EQ(compile_graph(build_mlp({.width = 17, .depth = 3, .batch = 17}), {.layering = Layering::per_layer})
+                .chains.size(), 1u);
+}
+
+// The byte estimate, with an H200's shared memory and workgroup target: at width 128 the chain
+// kernel moves fewer bytes (64 workgroups x 4 MiB of weights), at 256 the GEMMs do (64 x 16 MiB).
+TEST(GraphCompiler, TheByteEstimatePicksChainKernelsWhenNarrowAndGemmsWhenWide) {
+  const CompileOptions h200{.shared_memory_bytes = 49152, .target_groups = 64};
+  EXPECT_FALSE(compile_graph(build_mlp({.width = 128, .depth = 64, .batch = 128}), h200).chains[0].per_layer);
+  EXPECT_TRUE(compile_graph(build_mlp({.width = 256, .depth = 64, .batch = 256}), h200).chains[0].per_layer);
+  CompileOptions never = h200;
+  never.layering = Layering::chain_kernel;
+  EXPECT_FALSE(compile_graph(build_mlp({.width = 256, .depth = 64, .batch = 256}), never).chains[0].per_layer);
 }
 
 TEST(GraphCompiler, LoopsOverTheDeviceLimitAreAnError) {

@@ -17,6 +17,9 @@
 //     cpu-fused         the CPU's compiled mode, for scale
 //   and what compiling costs: building the gpu-compiled runner with an empty kernel cache, and
 //   again when the kernel's hash is found.
+//   Last, wide layers (widths 64 ... 256, depth 64): the chain kernel makes every workgroup read
+//   every weight, so past some width one tiled GEMM dispatch per layer wins; the compiler picks
+//   by an estimate of the bytes each way moves, and the lab times both.
 // Run:  dontpanic run graph-compiler                        (width 32, depths 1 .. 64)
 //       dontpanic run graph-compiler --quick                (width 16, depths 1 .. 4)
 //       dontpanic run graph-compiler --show-kernels
@@ -26,11 +29,13 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/check.hpp"
 #include "core/error.hpp"
@@ -86,6 +91,56 @@ void check(dp::LabContext& ctx, dp::gpu::Device& device, dp::graph::KernelCache&
   const Tensor2D<float> x = Tensor2D<float>::random(in.rows, in.cols, seed);
   dp::graph::check_modes(g, x, kModes, {.device = &device, .cache = &cache},
                          {.width = width, .depth = depth, .label = ": " + what}, ctx.result);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wide layers: chain kernel or one GEMM per layer
+// ---------------------------------------------------------------------------------------------
+
+// Widths 64, 128, ... up to --param wide-max-width (batch = width, depth --param wide-depth): the
+// MLP compiled both ways, each checked against the double reference, then timed.
+void wide_layers(dp::LabContext& ctx, dp::gpu::Device& device, dp::graph::KernelCache& cache) {
+  using dp::graph::Layering;
+  const auto max_w = static_cast<std::size_t>(ctx.params.integer("wide-max-width"));
+  const auto depth = static_cast<std::size_t>(ctx.params.integer("wide-depth"));
+  const std::vector<std::pair<std::string, Layering>> ways = {{"chain kernel", Layering::chain_kernel},
+                                                              {"per-layer GEMMs", Layering::per_layer}};
+  std::vector<std::string> failures, picks;
+  for (std::size_t w = 64; w <= max_w; w *= 2) {
+    const MlpSpec spec{.width = w, .depth = depth, .batch = w, .seed = 5};
+    const Graph g = dp::graph::build_mlp(spec);
+    const Tensor2D<float> x = dp::graph::mlp_input(spec);
+    const auto want = dp::graph::evaluate_reference(g, std::span(&x, 1));
+    const auto tol = dp::graph::forward_tolerance(w, depth, dp::graph::max_abs(want[0]));
+    auto automatic = dp::graph::make_gpu_runner(g, Mode::gpu_compiled, device, {.cache = &cache});
+    const auto* chosen = dp::graph::compiled_graph_of(*automatic);
+    picks.push_back(fmt::format("{}: {}", w, chosen->chains.front().per_layer ? "GEMMs" : "chain"));
+    for (const auto& [name, layering] : ways) {
+      std::unique_ptr<dp::graph::Runner> runner;
+      try {
+        runner = dp::graph::make_gpu_runner(g, Mode::gpu_compiled, device, {.cache = &cache, .layering = layering});
+      } catch (const dp::Error& e) {  // a chain kernel too wide for this device's shared memory
+        ctx.result.notes.push_back(fmt::format("{} at width {}: {}", name, w, e.what()));
+        continue;
+      }
+      runner->run(std::span(&x, 1));
+      const auto cmp = dp::compare(runner->output(0).span(), want[0].span(), tol);
+      if (!cmp.passed) failures.push_back(fmt::format("{} at width {}: {}", name, w, cmp.detail));
+      const dp::Stats s = ctx.measure(fmt::format("{}/width={}", name, w), [&] {
+        runner->run(std::span(&x, 1));
+        benchmark::DoNotOptimize(runner->output(0).data());
+      });
+      ctx.result.add_point(name, "width", double(w), s, dp::graph::mlp_flops(spec) / s.median_ns, "GFLOP/s");
+    }
+  }
+  ctx.result.add_check("wide layers: both ways match the double reference", failures.empty(),
+                       failures.empty() ? fmt::format("widths 64 ... {}, depth {}", max_w, depth) : failures.front());
+  ctx.result.notes.push_back(fmt::format("wide layers, what gpu-compiled picks by its byte estimate (width: way): {}",
+                                         fmt::join(picks, ", ")));
+  ctx.result.plots.push_back(dp::PlotSpec{
+      .name = "wide", .title = fmt::format("Wide layers, depth {}: one chain kernel or one GEMM per layer", depth),
+      .xlabel = "width (= batch)", .ylabel = "ns per pass", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true,
+      .variants = {"chain kernel", "per-layer GEMMs"}, .markers = {}});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,7 +225,11 @@ void run(dp::LabContext& ctx) {
     if (d == max_depth) break;
   }
 
-  // 5. Report.
+  // 5. Wide layers: the same MLP as one chain kernel and as one GEMM per layer, and what the
+  //    compiler's byte estimate picks (CompileOptions::layering).
+  wide_layers(ctx, *device, cache);
+
+  // 6. Report.
   const double unfused = ns["gpu-graph-cached"][max_depth], loop = ns["gpu-graph-loop"][max_depth],
                compiled = ns["gpu-compiled"][max_depth];
   ctx.result.headlines.push_back({fmt::format("gpu-compiled vs gpu-graph-loop, width {}, depth {}", width, max_depth),
@@ -204,7 +263,10 @@ DP_REGISTER_LAB({
              .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("width", "layer width (batch = width)", 32, 16, 1, 1024),
                dp::ParamSpec::integer("max-depth", "depths 1, 2, 4, ... up to this", 64, 4, 1, 1024),
-               dp::ParamSpec::choice("show-kernels", "print the generated GLSL of every kernel", {"off", "on"}, "off")},
+               dp::ParamSpec::choice("show-kernels", "print the generated GLSL of every kernel", {"off", "on"}, "off"),
+               dp::ParamSpec::integer("wide-max-width", "wide layers: widths 64, 128, ... up to this (batch = width)",
+                                      256, 64, 64, 4096),
+               dp::ParamSpec::integer("wide-depth", "wide layers: depth of the MLP", 64, 4, 1, 1024)},
     .run = run,
 });
 

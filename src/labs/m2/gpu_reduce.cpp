@@ -9,6 +9,9 @@
 //                       barrier), shared memory only between subgroups, one atomic per workgroup
 //   two-pass            the subgroup kernel writing one total per workgroup, then a second
 //                       dispatch summing those: no atomics, and the same answer every run
+//   one pass            16-byte loads, four in flight per thread; each workgroup writes its
+//                       total, and the last one to finish (an integer counter says which) adds
+//                       them up: one dispatch, no float atomics, the same answer every run
 // Float addition is not associative: each order rounds differently, so checks use a tolerance
 // relative to sum(|x|). Times are GPU-clock per reduction (the cpu variant: wall clock).
 //
@@ -18,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -50,10 +54,12 @@ float cpu_sum(const float* x, std::size_t n) {
   return total;
 }
 
+enum class Passes { atomic, two, one_last_block };
+
 struct GpuVariant {
   std::string name;
   std::string shader;
-  bool two_pass = false;
+  Passes passes = Passes::atomic;
   bool needs_float_atomics = true;
 };
 
@@ -61,17 +67,30 @@ const std::vector<GpuVariant> kVariants = {
     {"global atomics", "reduce/atomic_global.comp"},
     {"shared tree", "reduce/tree.comp"},
     {"subgroup", "reduce/subgroup.comp"},
-    {"two-pass", "reduce/subgroup.comp", true, false},
+    {"two-pass", "reduce/subgroup.comp", Passes::two, false},
+    {"one pass", "reduce/one_pass.comp", Passes::one_last_block, false},
 };
+
+// The one-pass kernel: 16 floats per thread (four vec4 loads issued back to back), as many
+// workgroups as that takes, up to the 65,535 every Vulkan device can launch in x.
+constexpr std::uint32_t kOnePassFloatsPerThread = 16, kMaxOnePassGroups = 65535;
 
 // Workgroups for one pass: enough to fill a big GPU, each thread then loops over its slice.
 std::uint32_t workgroups(std::uint64_t n) { return std::clamp<std::uint32_t>(groups_for(n, kThreads), 1, 2048); }
 
+std::uint32_t one_pass_workgroups(std::uint64_t n) {
+  return std::clamp<std::uint32_t>(groups_for(n, kThreads * kOnePassFloatsPerThread), 1, kMaxOnePassGroups);
+}
+
 // Records one reduction of x (n floats) into out[0].
 void record(Sequence& seq, const GpuVariant& v, const Kernel& k, Buffer& x, Buffer& out, Buffer& partials,
             std::uint32_t n) {
+  if (v.passes == Passes::one_last_block) {  // out[1] counts the workgroups done; the last resets it
+    seq.dispatch(k, {x, x, partials, out}, {one_pass_workgroups(n)}, n);
+    return;
+  }
   const std::uint32_t groups = workgroups(n);
-  if (!v.two_pass) {
+  if (v.passes == Passes::atomic) {
     seq.fill(out, 0).barrier();  // atomics accumulate into out[0]: start from zero
     seq.dispatch(k, {x, out}, {groups}, n);
     return;
@@ -120,8 +139,8 @@ void run(dp::LabContext& ctx) {
   }
   std::vector<Kernel> kernels;
   for (const auto& v : variants)
-    kernels.emplace_back(device, KernelSpec{.source = builtin_shader(v.shader, {{"TWO_PASS", v.two_pass ? "1" : "0"}}),
-                                            .buffers = 2, .push_bytes = 4});
+    kernels.emplace_back(device, KernelSpec{.source = builtin_shader(v.shader, {{"TWO_PASS", v.passes == Passes::two ? "1" : "0"}}),
+                                            .buffers = v.passes == Passes::one_last_block ? 4u : 2u, .push_bytes = 4});
 
   std::mt19937 rng(std::random_device{}());
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -129,12 +148,14 @@ void run(dp::LabContext& ctx) {
   for (auto& v : x) v = dist(rng);
 
   const int reps = gpu_reps(ctx);
-  std::vector<std::string> failures;
+  std::vector<std::string> failures, nondeterministic;
+  int deterministic_runs = 0;
   double worst_relative = 0;
   for (std::uint64_t n : dp::Sweep(ctx, "n =", sizes, {.stops_early = false})) {
     const auto n32 = static_cast<std::uint32_t>(n);
-    Buffer gx(device, n * 4), out(device, 4), partials(device, 2048 * 4);
+    Buffer gx(device, n * 4), out(device, 8), partials(device, kMaxOnePassGroups * 4);
     gx.upload(std::span<const float>(x.data(), n));
+    out.upload(std::vector<std::uint32_t>{0, 0});  // {total, arrivals}: the one-pass kernel's counter starts at 0
     const Reference want = reference_sum(x, n);
     // Tolerance: a float sum of n terms in any order errs by far less than 1e-5 * sum(|x|).
     const dp::Tolerance tol{1e-5 * want.sum_abs, 0};
@@ -157,10 +178,19 @@ void run(dp::LabContext& ctx) {
       seq.timestamp();
       seq.end();
       seq.run();
-      check(variants[v].name, out.download_vector<float>()[0]);
+      const float first = out.download_vector<float>()[0];
+      check(variants[v].name, first);
       const dp::Stats s = gpu_time_repeated(device, [&](Sequence& q) {
         record(q, variants[v], kernels[v], gx, out, partials, n32);
       }, reps, gpu_warmup_seconds(ctx));
+      // Without float atomics the order of additions is fixed: the timed runs must all have
+      // produced the first run's bits (the last of them is still in out[0]).
+      if (variants[v].passes != Passes::atomic) {
+        ++deterministic_runs;
+        const float last = out.download_vector<float>()[0];
+        if (std::memcmp(&first, &last, sizeof first) != 0)
+          nondeterministic.push_back(fmt::format("{} at n={}: {:.9g} then {:.9g}", variants[v].name, n, first, last));
+      }
       ctx.result.add_point(variants[v].name, "elements", static_cast<double>(n), s, bytes / s.median_ns, "GB/s");
     }
   }
@@ -168,6 +198,9 @@ void run(dp::LabContext& ctx) {
                        failures.empty() ? fmt::format("all within abs 1e-5 * sum(|x|); worst error {:.2g} * sum(|x|)",
                                                       worst_relative)
                                         : fmt::format("{} differ; first: {}", failures.size(), failures.front()));
+  ctx.result.add_check("two-pass and one pass give the same bits on every run", nondeterministic.empty(),
+                       nondeterministic.empty() ? fmt::format("{} sums, each repeated through the timing runs", deterministic_runs)
+                                                : fmt::format("{} changed; first: {}", nondeterministic.size(), nondeterministic.front()));
   for (const auto& v : variants) {
     const auto* s = ctx.result.find_series(v.name);
     ctx.result.headlines.push_back({fmt::format("{} at n = {:g}", v.name, s->points.back().x),
@@ -179,6 +212,8 @@ void run(dp::LabContext& ctx) {
       .logy = true});
   ctx.result.notes.push_back("GPU variants are timed on the GPU clock, including the zero-fill of the result "
                              "(atomics) or both passes (two-pass).");
+  ctx.result.notes.push_back(fmt::format("one pass: {} floats per thread, up to {} workgroups of {}",
+                                         kOnePassFloatsPerThread, kMaxOnePassGroups, kThreads));
   add_validation_check(device, ctx);
 }
 
@@ -186,7 +221,7 @@ void run(dp::LabContext& ctx) {
 
 DP_REGISTER_LAB({
     .info = {.id = "gpu-reduce",
-             .title = "GPU reductions: atomics, shared-memory trees, subgroups, two passes",
+             .title = "GPU reductions: atomics, shared-memory trees, subgroups, two passes, one pass",
              .module = 2,
              .level = 3,
              .tracks = {},
