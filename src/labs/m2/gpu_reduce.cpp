@@ -71,22 +71,23 @@ const std::vector<GpuVariant> kVariants = {
     {"one pass", "reduce/one_pass.comp", Passes::one_last_block, false},
 };
 
-// The one-pass kernel: 16 floats per thread (four vec4 loads issued back to back), as many
-// workgroups as that takes, up to the 65,535 every Vulkan device can launch in x.
-constexpr std::uint32_t kOnePassFloatsPerThread = 16, kMaxOnePassGroups = 65535;
+// The one-pass kernel: --param per-thread floats per thread (16: four vec4 loads issued back to
+// back, once; 64: four times), as many workgroups as that takes, up to the 65,535 every Vulkan
+// device can launch in x (beyond that each thread loops further).
+constexpr std::uint32_t kMaxOnePassGroups = 65535;
 
 // Workgroups for one pass: enough to fill a big GPU, each thread then loops over its slice.
 std::uint32_t workgroups(std::uint64_t n) { return std::clamp<std::uint32_t>(groups_for(n, kThreads), 1, 2048); }
 
-std::uint32_t one_pass_workgroups(std::uint64_t n) {
-  return std::clamp<std::uint32_t>(groups_for(n, kThreads * kOnePassFloatsPerThread), 1, kMaxOnePassGroups);
+std::uint32_t one_pass_workgroups(std::uint64_t n, std::uint32_t per_thread) {
+  return std::clamp<std::uint32_t>(groups_for(n, kThreads * per_thread), 1, kMaxOnePassGroups);
 }
 
 // Records one reduction of x (n floats) into out[0].
 void record(Sequence& seq, const GpuVariant& v, const Kernel& k, Buffer& x, Buffer& out, Buffer& partials,
-            std::uint32_t n) {
+            std::uint32_t n, std::uint32_t per_thread) {
   if (v.passes == Passes::one_last_block) {  // out[1] counts the workgroups done; the last resets it
-    seq.dispatch(k, {x, x, partials, out}, {one_pass_workgroups(n)}, n);
+    seq.dispatch(k, {x, x, partials, out}, {one_pass_workgroups(n, per_thread)}, n);
     return;
   }
   const std::uint32_t groups = workgroups(n);
@@ -128,6 +129,10 @@ void run(dp::LabContext& ctx) {
     ctx.result.notes.push_back(fmt::format("sizes capped at {} elements by the device's largest buffer", cap));
   }
   const auto sizes = dp::geometric_sizes(10'000, max_n, 10);
+  const auto per_thread = static_cast<std::uint32_t>(ctx.params.integer("per-thread"));
+  if (per_thread % 16 != 0)
+    throw dp::Error(fmt::format("per-thread={} is not a multiple of 16 (four vec4 loads per step); use {}",
+                                per_thread, (per_thread / 16 + 1) * 16));
 
   std::vector<GpuVariant> variants;
   for (const auto& v : kVariants) {
@@ -174,14 +179,14 @@ void run(dp::LabContext& ctx) {
       Sequence seq(device);
       seq.begin();
       seq.timestamp();
-      record(seq, variants[v], kernels[v], gx, out, partials, n32);
+      record(seq, variants[v], kernels[v], gx, out, partials, n32, per_thread);
       seq.timestamp();
       seq.end();
       seq.run();
       const float first = out.download_vector<float>()[0];
       check(variants[v].name, first);
       const dp::Stats s = gpu_time_repeated(device, [&](Sequence& q) {
-        record(q, variants[v], kernels[v], gx, out, partials, n32);
+        record(q, variants[v], kernels[v], gx, out, partials, n32, per_thread);
       }, reps, gpu_warmup_seconds(ctx));
       // Without float atomics the order of additions is fixed: the timed runs must all have
       // produced the first run's bits (the last of them is still in out[0]).
@@ -213,7 +218,7 @@ void run(dp::LabContext& ctx) {
   ctx.result.notes.push_back("GPU variants are timed on the GPU clock, including the zero-fill of the result "
                              "(atomics) or both passes (two-pass).");
   ctx.result.notes.push_back(fmt::format("one pass: {} floats per thread, up to {} workgroups of {}",
-                                         kOnePassFloatsPerThread, kMaxOnePassGroups, kThreads));
+                                         per_thread, kMaxOnePassGroups, kThreads));
   add_validation_check(device, ctx);
 }
 
@@ -230,7 +235,9 @@ DP_REGISTER_LAB({
              .source = "src/labs/m2/gpu_reduce.cpp",
              .requires_gpu = dp::gpu::kAnyVulkanDevice},
     .params = {dp::ParamSpec::integer("max-n", "largest number of floats to sum", 100'000'000, 100'000, 10'000,
-                                      1'000'000'000)},
+                                      1'000'000'000),
+               dp::ParamSpec::integer("per-thread", "one pass: floats each thread adds (a multiple of 16)", 16, 16, 16,
+                                      4096)},
     .run = run,
 });
 
