@@ -36,7 +36,7 @@ echo "=== graph-modes"
 dp 360 run graph-modes --plot none --json "$out/graph-modes.json" --out /tmp/dp-results \
   --param torch=off --param cpu-max-width=256 --param gpu-budget=5 || echo "!!! graph-modes exited with $?"
 echo "=== graph-compiler"
-dp 90 run graph-compiler --plot none --json "$out/graph-compiler.json" --out /tmp/dp-results \
+dp 180 run graph-compiler --plot none --json "$out/graph-compiler.json" --out /tmp/dp-results \
   --param max-depth=256 --param wide-max-width=1024 || echo "!!! graph-compiler exited with $?"
 
 echo "=== PyTorch CUDA on the same shapes (input from and result to pinned host memory, like ours)"
