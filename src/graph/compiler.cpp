@@ -47,6 +47,13 @@ Instr instr(OpCode code, std::uint32_t in_width, std::uint32_t out_width, NodeId
   return in;
 }
 
+// A LINEAR's work item: RB rows of one output column (RB divides the power-of-two R).
+std::size_t linear_rows_per_item(const Chain& c, std::uint32_t out_width) {
+  std::size_t rb = c.rows_per_group;
+  while (rb > 1 && c.rows_per_group / rb * out_width < c.threads) rb /= 2;
+  return rb;
+}
+
 // ---------------------------------------------------------------------------------------------
 // GLSL generation: one function per op code, each emitting a short, commented block
 // ---------------------------------------------------------------------------------------------
@@ -127,6 +134,10 @@ class Emitter {
     return s;
   }
 
+  // Rows per LINEAR work item: as many of the workgroup's R rows as still leaves every thread an
+  // item (R / RB x W items for `threads` threads), at least 1.
+  std::size_t rows_per_item(std::uint32_t out_width) const { return linear_rows_per_item(c_, out_width); }
+
   // The other operand of ADD/SUB, element (r, j) of this workgroup's rows; 0 beyond the batch.
   std::string operand(int binding, const std::string& r, const std::string& j, std::uint32_t w) const {
     return fmt::format("(row0 + {} < M ? e{}[(row0 + {}) * {}u + {}] : 0.0)", r, binding, r, w, j);
@@ -162,35 +173,46 @@ class Emitter {
           line(fmt::format("  // {} x {} weights at p[{}] (stored transposed: k-major), bias at p[{}]", K, W,
                            in.weights, in.bias));
         }
-        line(fmt::format("{}for (uint i = t; i < R * {}u; i += {}u) {{", ind, W, c_.threads));
-        line(fmt::format("{}  const uint r = i / {}u, j = i % {}u;", ind, W, W));
-        line(fmt::format("{}  float acc = p[{} + j];", ind, bo));
+        // Each work item is RB rows of one output column j: it loads each weight once for RB
+        // rows (from the params block, the slow side) and each activation from shared memory.
+        const std::size_t RB = rows_per_item(W);
+        line(fmt::format("{}for (uint i = t; i < {}u; i += {}u) {{  // {} row(s) x 1 column per item", ind,
+                         c_.rows_per_group / RB * W, c_.threads, RB));
+        line(fmt::format("{}  const uint r0 = (i / {}u) * {}u, j = i % {}u;", ind, W, RB, W));
+        line(fmt::format("{}  float acc[{}];", ind, RB));
+        line(fmt::format("{}  [[unroll]] for (uint q = 0u; q < {}u; ++q) acc[q] = p[{} + j];", ind, RB, bo));
         // The sum over k, unrolled: by the driver ([[unroll]]) up to K = 256, by hand 8 at a time
         // beyond. Besides saving loop overhead, this keeps lavapipe working: its shader compiler
         // stops any loop after 65535 iterations in one invocation, counted across all entries
         // (a guard against endless loops), which a rolled k loop inside the layer loop reached at
         // 64 layers of 128 and silently produced garbage.
+        const auto step = [&](const std::string& k) {
+          return fmt::format("{{ const float w = p[{} + ({}) * {}u + j]; [[unroll]] for (uint q = 0u; q < {}u; ++q) "
+                             "acc[q] += h[{} + (r0 + q) * {}u + {}] * w; }}",
+                             wo, k, W, RB, src, K, k);
+        };
         if (K <= 256) {
-          line(fmt::format("{}  [[unroll]] for (uint k = 0u; k < {}u; ++k) acc += h[{} + r * {}u + k] * p[{} + k * {}u + j];",
-                           ind, K, src, K, wo, W));
+          line(fmt::format("{}  [[unroll]] for (uint k = 0u; k < {}u; ++k) {}", ind, K, step("k")));
         } else {
           line(fmt::format("{}  uint k = 0u;", ind));
           line(fmt::format("{}  for (; k + 8u <= {}u; k += 8u) {{", ind, K));
-          for (int u = 0; u < 8; ++u)
-            line(fmt::format("{}    acc += h[{} + r * {}u + k + {}u] * p[{} + (k + {}u) * {}u + j];", ind, src, K, u, wo, u, W));
+          for (int u = 0; u < 8; ++u) line(fmt::format("{}    {}", ind, step(fmt::format("k + {}u", u))));
           line(ind + "  }");
-          line(fmt::format("{}  for (; k < {}u; ++k) acc += h[{} + r * {}u + k] * p[{} + k * {}u + j];", ind, K, src, K,
-                           wo, W));
+          line(fmt::format("{}  for (; k < {}u; ++k) {}", ind, K, step("k")));
         }
+        line(fmt::format("{}  [[unroll]] for (uint q = 0u; q < {}u; ++q) {{", ind, RB));
+        line(fmt::format("{}    const uint r = r0 + q;", ind));
+        line(fmt::format("{}    float v = acc[q];", ind));
         std::size_t op = 0;
         for (OpCode e : in.epilogue) {
-          if (e == OpCode::relu) line(ind + "  acc = max(acc, 0.0);  // RELU, fused");
+          if (e == OpCode::relu) line(ind + "    v = max(v, 0.0);  // RELU, fused");
           if (e == OpCode::add)
-            line(fmt::format("{}  acc += {};  // ADD, fused", ind, operand(in.operands[op++], "r", "j", W)));
+            line(fmt::format("{}    v += {};  // ADD, fused", ind, operand(in.operands[op++], "r", "j", W)));
           if (e == OpCode::sub)
-            line(fmt::format("{}  acc -= {};  // SUB, fused", ind, operand(in.operands[op++], "r", "j", W)));
+            line(fmt::format("{}    v -= {};  // SUB, fused", ind, operand(in.operands[op++], "r", "j", W)));
         }
-        line(fmt::format("{}  h[{} + i] = acc;", ind, dst));
+        line(fmt::format("{}    h[{} + r * {}u + j] = v;", ind, dst, W));
+        line(ind + "  }");
         line(ind + "}");
         line(ind + "barrier();");
         if (loop) line("  }");
@@ -288,7 +310,8 @@ std::size_t rows_per_group(std::size_t rows, std::uint32_t max_w, const CompileO
 void check_loop_counts(const Chain& c, const Graph& g, std::uint64_t limit) {
   for (const Instr& in : c.code) {
     if (in.code != OpCode::linear) continue;
-    const std::uint64_t per_layer = (c.rows_per_group * in.out_width + c.threads - 1) / c.threads;
+    const std::uint64_t items = c.rows_per_group / linear_rows_per_item(c, in.out_width) * in.out_width;
+    const std::uint64_t per_layer = (items + c.threads - 1) / c.threads;
     std::uint64_t worst = per_layer * in.repeat;
     if (in.in_width > 256) worst = std::max<std::uint64_t>(worst, per_layer * (in.in_width / 8) * in.repeat);
     if (worst > limit)
