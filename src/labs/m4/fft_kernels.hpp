@@ -234,6 +234,9 @@ class ComplexFft {
         x[k] = ar + br, x[k + 1] = ai + bi, x[k + 2] = ar - br, x[k + 3] = ai - bi;
       }
       m = 2;
+    } else if (n_ >= 4) {  // an even number: the first radix-4 pass has every twiddle 1
+      first_pass4(x);
+      m = 4;
     }
     for (; 4 * m <= n_; m *= 4) pass4(x, m);
   }
@@ -285,6 +288,18 @@ class ComplexFft {
       } else {
         butterflies2(a, b, w, m);
       }
+    }
+  }
+  // The radix-4 pass of quarter-size 1: 4-point DFTs of neighbours, additions only (w = 1).
+  // Written out rather than through pass4, whose 1-wide groups would spend their time on calls
+  // and multiplications by 1.
+  void first_pass4(T* x) const {
+    for (std::size_t k = 0; k < 2 * n_; k += 8) {
+      T* p = x + k;  // p0 = (p[0], p[1]), p1 = (p[2], p[3]), p2 = (p[4], p[5]), p3 = (p[6], p[7])
+      const T s02r = p[0] + p[2], s02i = p[1] + p[3], d02r = p[0] - p[2], d02i = p[1] - p[3];
+      const T s13r = p[4] + p[6], s13i = p[5] + p[7], d13r = p[4] - p[6], d13i = p[5] - p[7];
+      p[0] = s02r + s13r, p[1] = s02i + s13i, p[4] = s02r - s13r, p[5] = s02i - s13i;
+      p[2] = d02r + d13i, p[3] = d02i - d13r, p[6] = d02r - d13i, p[7] = d02i + d13r;
     }
   }
   void pass4(T* x, std::size_t m) const {

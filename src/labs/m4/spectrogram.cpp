@@ -258,8 +258,10 @@ void run(dp::LabContext& ctx) {
           stft_all(chans, window, hop, impl.fft, scratch, power, threads);
           benchmark::ClobberMemory();
         });
-        // Channels in real time: channel-seconds of sound processed per second of wall clock.
-        const double realtime_channels = static_cast<double>(c) * seconds / (s.median_ns * 1e-9);
+        // Channels in real time: channel-seconds of sound processed per second of wall clock. The
+        // frames cover frames x hop samples of new sound (a stream needs 48000 / hop a second).
+        const double covered = static_cast<double>(frames * hop) / kSampleRate;
+        const double realtime_channels = static_cast<double>(c) * covered / (s.median_ns * 1e-9);
         ctx.result.add_point(name, "channels", static_cast<double>(c), s.per(static_cast<double>(c * frames)),
                              realtime_channels, "channels", "frame");
       }
