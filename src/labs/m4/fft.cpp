@@ -416,8 +416,8 @@ void run(dp::LabContext& ctx) {
       "Single precision throughout (fftwf); \"GFLOP/s\" is 5 n log2 n (complex) or 2.5 n log2 n (real) per transform, "
       "the benchFFT convention: a radix-4 pass does fewer operations than that, the naive DFT far more.");
   ctx.result.notes.push_back(
-      "Complex transforms run in place on the same buffer; every 8th restarts from the input (a 64-byte copy per 8 "
-      "numbers, counted in the time), since each transform grows the values by about sqrt(n).");
+      "Complex transforms run in place on the same buffer; every 8th restarts from a copy of the input (one copy of "
+      "the n numbers per 8 transforms, counted in the time), since each transform grows the values by about sqrt(n).");
   ctx.result.notes.push_back("Plan times are one wall-clock measurement each (series 'plan: ...'), not part of any transform's time.");
 }
 

@@ -288,9 +288,10 @@ void run(dp::LabContext& ctx) {
       "1024 per channel ({} s at 48 kHz, hop {}); one frame is a window multiply, a real FFT of 1024 and 513 squared "
       "magnitudes, written to a spectrogram in memory.",
       frames, seconds, hop));
-  ctx.result.notes.push_back(
+  ctx.result.notes.push_back(fmt::format(
       "\"Channels in real time\" is throughput: channel-seconds processed per wall-clock second. A live system also needs "
-      "every frame done within one hop (5.3 ms at hop 256) and headroom for everything else: plan on half of it.");
+      "every frame done within one hop ({:.1f} ms at hop {}) and headroom for everything else: plan on half of it.",
+      1e3 * static_cast<double>(hop) / kSampleRate, hop));
 }
 
 }  // namespace
