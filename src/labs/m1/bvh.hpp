@@ -94,9 +94,10 @@ inline float hit_sphere(const Ray& ray, const Sphere& s) {
   return t > 0 ? t : std::numeric_limits<float>::infinity();
 }
 
-// Does the ray enter `box` before `t_max`? The slab test: intersect the three intervals of t
-// where the ray is between each pair of planes. inv_dir = 1 / dir per axis (inf where dir is 0).
-inline bool hits_box(const Aabb& box, const Vec3& origin, const Vec3& inv_dir, float t_max) {
+// Where the ray enters `box`, if it does so before `t_max`; kNoHit if not. The slab test:
+// intersect the three intervals of t where the ray is between each pair of planes, starting from
+// [0, t_max]. inv_dir = 1 / dir per axis (inf where dir is 0). An origin inside the box enters at 0.
+inline float box_entry(const Aabb& box, const Vec3& origin, const Vec3& inv_dir, float t_max) {
   float t0 = 0, t1 = t_max;
   for (int a = 0; a < 3; ++a) {
     float near = (box.lo[a] - origin[a]) * inv_dir[a];
@@ -105,7 +106,7 @@ inline bool hits_box(const Aabb& box, const Vec3& origin, const Vec3& inv_dir, f
     t0 = near > t0 ? near : t0;  // written so that a NaN (0 * inf) leaves t0, t1 unchanged
     t1 = far < t1 ? far : t1;
   }
-  return t0 <= t1;
+  return t0 <= t1 ? t0 : kNoHit;
 }
 inline Vec3 inverse(const Vec3& d) { return {1.0f / d.x, 1.0f / d.y, 1.0f / d.z}; }
 
@@ -241,33 +242,37 @@ class FlatBvh {
     }
   }
 
-  // The nearest sphere the ray hits (lowest index among equal t), or Hit{} if none.
+  // The nearest sphere the ray hits (lowest index among equal t), or Hit{} if none. Children are
+  // visited nearest entry first: a hit there shrinks best.t, and the farther child, entered
+  // beyond it, is then skipped without being opened.
   Hit closest_hit(const Ray& ray) const {
     Hit best;
     if (nodes_.empty()) return best;
     const Vec3 inv = inverse(ray.dir);
-    std::uint32_t stack[64];
+    struct Entry {
+      std::uint32_t node;
+      float t;  // where the ray enters its box
+    } stack[64];
     int top = 0;
-    stack[top++] = 0;
+    const float t_root = box_entry(nodes_[0].box, ray.origin, inv, kNoHit);
+    if (t_root == kNoHit) return best;
+    stack[top++] = {0, t_root};
     while (top > 0) {
-      const Node& n = nodes_[stack[--top]];
-      if (!hits_box(n.box, ray.origin, inv, best.t)) continue;
+      const Entry e = stack[--top];
+      if (e.t > best.t) continue;  // a nearer hit was found since it was pushed
+      const Node& n = nodes_[e.node];
       if (n.count > 0) {
         for (std::uint32_t j = n.right_or_first; j < n.right_or_first + n.count; ++j) {
           const float t = hit_sphere(ray, spheres_[order_[j]]);
           if (t < best.t || (t == best.t && t < kNoHit && order_[j] < best.index)) best = {t, order_[j]};
         }
-      } else {
-        // Visit the child nearer the ray's origin first (pushed last): its hits shrink best.t,
-        // and the other child's box test may then fail.
-        const std::uint32_t left = static_cast<std::uint32_t>(&n - nodes_.data()) + 1, right = n.right_or_first;
-        const Aabb& lb = nodes_[left].box;
-        const Aabb& rb = nodes_[right].box;
-        const float dl = dot(lb.lo + lb.hi - 2.0f * ray.origin, ray.dir);
-        const float dr = dot(rb.lo + rb.hi - 2.0f * ray.origin, ray.dir);
-        stack[top++] = dl <= dr ? right : left;
-        stack[top++] = dl <= dr ? left : right;
+        continue;
       }
+      Entry near{e.node + 1, box_entry(nodes_[e.node + 1].box, ray.origin, inv, best.t)};
+      Entry far{n.right_or_first, box_entry(nodes_[n.right_or_first].box, ray.origin, inv, best.t)};
+      if (far.t < near.t) std::swap(near, far);
+      if (far.t < kNoHit) stack[top++] = far;
+      if (near.t < kNoHit) stack[top++] = near;
     }
     return best;
   }

@@ -85,23 +85,32 @@ class PointerBvh {
     Hit best;
     if (!root_) return best;
     const Vec3 inv = dp::bvh::inverse(ray.dir);
-    const Node* stack[64];
+    using dp::bvh::box_entry;
+    using dp::bvh::kNoHit;
+    struct Entry {
+      const Node* node;
+      float t;
+    } stack[64];
     int top = 0;
-    stack[top++] = root_;
+    const float t_root = box_entry(root_->box, ray.origin, inv, kNoHit);
+    if (t_root == kNoHit) return best;
+    stack[top++] = {root_, t_root};
     while (top > 0) {
-      const Node* n = stack[--top];
-      if (!dp::bvh::hits_box(n->box, ray.origin, inv, best.t)) continue;
+      const Entry e = stack[--top];
+      if (e.t > best.t) continue;
+      const Node* n = e.node;
       if (!n->left) {
         for (std::uint32_t j = n->first; j < n->first + n->count; ++j) {
           const float t = dp::bvh::hit_sphere(ray, spheres_[order_[j]]);
-          if (t < best.t || (t == best.t && t < dp::bvh::kNoHit && order_[j] < best.index)) best = {t, order_[j]};
+          if (t < best.t || (t == best.t && t < kNoHit && order_[j] < best.index)) best = {t, order_[j]};
         }
-      } else {
-        const float dl = dot(n->left->box.lo + n->left->box.hi - 2.0f * ray.origin, ray.dir);
-        const float dr = dot(n->right->box.lo + n->right->box.hi - 2.0f * ray.origin, ray.dir);
-        stack[top++] = dl <= dr ? n->right : n->left;
-        stack[top++] = dl <= dr ? n->left : n->right;
+        continue;
       }
+      Entry near{n->left, box_entry(n->left->box, ray.origin, inv, best.t)};
+      Entry far{n->right, box_entry(n->right->box, ray.origin, inv, best.t)};
+      if (far.t < near.t) std::swap(near, far);
+      if (far.t < kNoHit) stack[top++] = far;
+      if (near.t < kNoHit) stack[top++] = near;
     }
     return best;
   }
