@@ -1,6 +1,7 @@
 // The nearest-neighbour lab's indexes (src/labs/m1/kd_tree.hpp): our k-d tree and uniform grid
 // return the same k nearest distances as brute force, on uniform and clustered points, with
-// duplicates (ties), queries on points and outside the points' box, and k larger than n.
+// duplicates (ties), queries on points and outside the points' box, k larger than n, and points
+// spaced so unevenly that splits at the middle would make a tree as deep as the points are many.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -94,6 +95,18 @@ TEST(KdTree, AFlatPointSetAndAllPointsEqual) {
     expect_same_as_brute_force(dp::spatial::KdTree(*points, 4), *points, queries, 8, "k-d tree");
     expect_same_as_brute_force(dp::spatial::UniformGrid(*points, 2.0), *points, queries, 8, "uniform grid");
   }
+}
+
+// Midpoint splits peel one point off per level from points spaced 1, 1.5, 1.5^2, ...: past a
+// depth the tree must fall back to balanced splits, and still answer right.
+TEST(KdTree, ExponentiallySpacedPoints) {
+  std::mt19937 rng(17);
+  std::vector<Point3> points = random_points(2000, false, rng);
+  float x = 1.0f;
+  for (int i = 0; i < 200; ++i, x *= 1.5f) points.push_back({{x, 0.5f, 0.5f}});
+  std::vector<Point3> queries = random_points(100, false, rng);
+  for (std::size_t i = 2000; i < points.size(); i += 10) queries.push_back(points[i]);
+  for (const std::size_t k : {1u, 8u}) expect_same_as_brute_force(dp::spatial::KdTree(points, 4), points, queries, k, "k-d tree");
 }
 
 TEST(KdTree, RejectsAZeroLeafSize) {

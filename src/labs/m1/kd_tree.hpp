@@ -1,7 +1,7 @@
 // kd_tree.hpp — k nearest neighbours among 3-D points: a k-d tree and a uniform grid, both as flat
 // arrays with indices (no pointers), and the brute-force scan they are checked against.
 //
-// A k-d tree splits space in two at the median of one coordinate, then splits each half again,
+// A k-d tree splits space in two along one coordinate, then splits each half again,
 // until a cell holds at most `leaf_size` points. A query walks down to the cell holding it, then
 // visits the other side of a split only if the ball of the k best distances so far crosses it.
 // A uniform grid cuts the bounding box into equal cubes; a query looks at the cubes around its own
@@ -15,7 +15,7 @@
 //   Point3, Neighbour     a point (3 floats); a result (squared distance, index into the input)
 //   KnnList               the k best so far, sorted, in a fixed-size buffer
 //   brute_force_knn       the reference: every point, every query
-//   KdTree                flat nodes in depth-first order: the left child is the next node
+//   KdTree                flat 16-byte nodes in depth-first order: the left child is the next node
 //   UniformGrid           cells of about `points_per_cell` points, sorted by cell (CSR arrays)
 #pragma once
 
@@ -104,7 +104,17 @@ class KdTree {
     points_.resize(points.size());
     for (std::size_t i = 0; i < points.size(); ++i) points_[i] = {points[i], static_cast<std::uint32_t>(i)};
     nodes_.reserve(2 * points.size() / leaf_size + 1);
-    if (!points.empty()) build(0, static_cast<std::uint32_t>(points.size()));
+    if (!points.empty()) {
+      std::array<float, 3> lo, hi;
+      lo.fill(std::numeric_limits<float>::infinity());
+      hi.fill(-std::numeric_limits<float>::infinity());
+      for (const Point3& p : points)
+        for (int a = 0; a < 3; ++a) {
+          lo[a] = std::min(lo[a], p[a]);
+          hi[a] = std::max(hi[a], p[a]);
+        }
+      build(0, static_cast<std::uint32_t>(points.size()), lo, hi);
+    }
   }
 
   // The min(k, size) nearest points to `query`, nearest first, into out[0..k) (k = out.size();
@@ -123,17 +133,26 @@ class KdTree {
   }
 
  private:
-  // 12 bytes. An inner node's left child is the next node (depth-first order), so it stores only
-  // its right child; a leaf stores where its points start and how many there are (count > 0).
+  // 16 bytes, four to a cache line. An inner node's left child is the next node (depth-first
+  // order), so it stores only its right child. It keeps where its two halves actually end along
+  // its axis, not just one splitting plane: between clusters of points that gap is wide, and the
+  // search's bound uses it (as nanoflann's divlow/divhigh). A leaf stores where its points start
+  // and how many there are (count > 0).
   struct Node {
-    float split = 0;             // inner: the plane coordinate along `axis`
+    float left_max = 0;          // inner: the largest coordinate along `axis` in the left half
+    float right_min = 0;         //        the smallest in the right half (left_max <= right_min)
     std::uint32_t right_or_first = 0;
     std::uint16_t axis = 0;      // inner: 0, 1, 2
     std::uint16_t count = 0;     // leaf: its points are points_[first, first + count); 0: inner
   };
 
   // Builds the subtree over points_[begin, end) and returns its node's index.
-  std::uint32_t build(std::uint32_t begin, std::uint32_t end) {
+  static constexpr int kMaxMidpointDepth = 40;
+
+  // Builds the subtree over points_[begin, end), whose cell is the box cell_lo..cell_hi (the
+  // root's: the points' bounding box), and returns its node's index.
+  std::uint32_t build(std::uint32_t begin, std::uint32_t end, std::array<float, 3> cell_lo, std::array<float, 3> cell_hi,
+                      int depth = 0) {
     const auto me = static_cast<std::uint32_t>(nodes_.size());
     nodes_.emplace_back();
     if (end - begin <= leaf_size_) {
@@ -141,35 +160,55 @@ class KdTree {
       nodes_[me].count = static_cast<std::uint16_t>(end - begin);
       return me;
     }
-    // Split the axis along which the points spread widest, at the median point.
-    std::array<float, 3> lo, hi;
-    lo.fill(std::numeric_limits<float>::infinity());
-    hi.fill(-std::numeric_limits<float>::infinity());
-    for (std::uint32_t i = begin; i < end; ++i)
-      for (int a = 0; a < 3; ++a) {
-        lo[a] = std::min(lo[a], points_[i].p[a]);
-        hi[a] = std::max(hi[a], points_[i].p[a]);
-      }
+    // Cut the cell's longest side in the middle (a "midpoint split", as nanoflann's), moved to
+    // the nearest point where the middle holds none ("sliding midpoint"): cells stay about
+    // cube-shaped, and where points cluster the cut falls in the empty space between clusters,
+    // not through one, however few points end up on one side. Only below depth
+    // kMaxMidpointDepth (points spaced like 1, 2, 4, 8, ... would peel off one point per level)
+    // is at least a quarter of the points kept on each side, which bounds the depth.
     int axis = 0;
     for (int a = 1; a < 3; ++a)
-      if (hi[a] - lo[a] > hi[axis] - lo[axis]) axis = a;
-    const std::uint32_t mid = begin + (end - begin) / 2;
+      if (cell_hi[a] - cell_lo[a] > cell_hi[axis] - cell_lo[axis]) axis = a;
+    float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+    for (std::uint32_t i = begin; i < end; ++i) {
+      lo = std::min(lo, points_[i].p[axis]);
+      hi = std::max(hi, points_[i].p[axis]);
+    }
     const auto first = points_.begin();
-    std::nth_element(first + begin, first + mid, first + end,
-                     [axis](const IndexedPoint& x, const IndexedPoint& y) { return x.p[axis] < y.p[axis]; });
-    // Left: points_[begin, mid) all <= split; right: points_[mid, end) all >= split.
-    nodes_[me].split = points_[mid].p[axis];
+    const auto below = [axis](const IndexedPoint& x, const IndexedPoint& y) { return x.p[axis] < y.p[axis]; };
+    const float cut = std::clamp(cell_lo[axis] + (cell_hi[axis] - cell_lo[axis]) / 2, lo, hi);
+    // Points below the cut go left; if none are (the cut slid onto the lowest point), the points
+    // at the cut go left instead.
+    auto mid = static_cast<std::uint32_t>(
+        std::partition(first + begin, first + end, [&](const IndexedPoint& x) { return x.p[axis] < cut; }) - first);
+    if (mid == begin)
+      mid = static_cast<std::uint32_t>(
+          std::partition(first + begin, first + end, [&](const IndexedPoint& x) { return x.p[axis] <= cut; }) - first);
+    const std::uint32_t quarter = depth < kMaxMidpointDepth ? 1 : std::max<std::uint32_t>(1, (end - begin) / 4);
+    if (mid < begin + quarter || mid > end - quarter) {
+      mid = std::clamp(mid, begin + quarter, end - quarter);
+      std::nth_element(first + begin, first + mid, first + end, below);
+    }
+    // Where the halves really end: points_[begin, mid) on the left, points_[mid, end) on the right.
+    float left_max = -std::numeric_limits<float>::infinity(), right_min = std::numeric_limits<float>::infinity();
+    for (std::uint32_t i = begin; i < mid; ++i) left_max = std::max(left_max, points_[i].p[axis]);
+    for (std::uint32_t i = mid; i < end; ++i) right_min = std::min(right_min, points_[i].p[axis]);
+    nodes_[me].left_max = left_max;
+    nodes_[me].right_min = right_min;
     nodes_[me].axis = static_cast<std::uint16_t>(axis);
-    build(begin, mid);
-    const std::uint32_t right = build(mid, end);
+    std::array<float, 3> left_hi = cell_hi, right_lo = cell_lo;
+    left_hi[axis] = left_max;
+    right_lo[axis] = right_min;
+    build(begin, mid, cell_lo, left_hi, depth + 1);
+    const std::uint32_t right = build(mid, end, right_lo, cell_hi, depth + 1);
     nodes_[me].right_or_first = right;
     return me;
   }
 
   // `cell2` is a lower bound on the squared distance from the query to any point under `node`:
-  // the sum of offset[a]^2, where offset[a] is how far the query lies outside the node's cell
-  // along axis a (0 inside). Crossing a split changes one axis's offset, so the bound is updated,
-  // not recomputed (Arya and Mount's incremental distance, as in nanoflann).
+  // the sum of offset[a]^2, where offset[a] is how far the query lies outside the node's extent
+  // along axis a (0 inside). Crossing to the far half changes one axis's offset, so the bound is
+  // updated, not recomputed (Arya and Mount's incremental distance, as in nanoflann).
   void search(std::uint32_t node, const Point3& q, float cell2, std::array<float, 3>& offset, KnnList& best) const {
     const Node& n = nodes_[node];
     if (n.count > 0) {
@@ -177,17 +216,18 @@ class KdTree {
       for (std::uint32_t i = n.right_or_first; i < end; ++i) best.offer(distance2(q, points_[i].p), points_[i].index);
       return;
     }
-    const float diff = q[n.axis] - n.split;  // < 0: the query is on the left side
-    const std::uint32_t near = diff < 0 ? node + 1 : n.right_or_first;
-    const std::uint32_t far = diff < 0 ? n.right_or_first : node + 1;
-    search(near, q, cell2, offset, best);
+    const float x = q[n.axis];
+    const bool left_is_near = x - n.left_max < n.right_min - x;  // the nearer half first
+    // How far the query is from the far half along the axis (>= 0: the near half lies between).
+    const float gap = left_is_near ? n.right_min - x : x - n.left_max;
+    search(left_is_near ? node + 1 : n.right_or_first, q, cell2, offset, best);
     const float old = offset[n.axis];
-    const float far2 = cell2 - old * old + diff * diff;
+    const float far2 = cell2 - old * old + gap * gap;
     // far2 is rounded, and a few roundings could make it exceed a point's distance that it bounds
     // in exact arithmetic: shrink it by more than that before comparing, so no nearer point is lost.
     if (far2 * (1 - 1e-5f) <= best.worst()) {
-      offset[n.axis] = diff;
-      search(far, q, far2, offset, best);
+      offset[n.axis] = gap;
+      search(left_is_near ? n.right_or_first : node + 1, q, far2, offset, best);
       offset[n.axis] = old;
     }
   }

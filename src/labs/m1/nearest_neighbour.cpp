@@ -9,7 +9,7 @@
 //       dontpanic run nearest-neighbour --param distribution=clustered
 // Variants (the first three are ours, in labs/m1/kd_tree.hpp):
 //   brute force     every point for every query: nothing to build, O(n) per query
-//   k-d tree        median splits, leaves of leaf-size points; nodes in one array, children by
+//   k-d tree        splits at the middle of the points' extent, leaves of leaf-size points; nodes in one array, children by
 //                   index, each leaf's points contiguous
 //   uniform grid    cubic cells of about 2 points, points sorted by cell; a query searches shells
 //                   of cells around its own
@@ -445,7 +445,7 @@ void run(dp::LabContext& ctx) {
     const dp::spatial::KdTree tree(make_points(largest, clustered, rng), static_cast<std::uint32_t>(leaf_size));
     const dp::spatial::UniformGrid grid(make_points(largest, clustered, rng), 2.0);
     ctx.result.notes.push_back(fmt::format(
-        "At n={}: our k-d tree holds {} nodes of 12 bytes and the points as 16-byte (point, index) pairs, {:.1f} bytes "
+        "At n={}: our k-d tree holds {} nodes of 16 bytes and the points as 16-byte (point, index) pairs, {:.1f} bytes "
         "per point in all; the grid {} cells, {:.1f} bytes per point.",
         largest, tree.node_count(), double(tree.bytes()) / x, grid.cell_count(), double(grid.bytes()) / x));
   }

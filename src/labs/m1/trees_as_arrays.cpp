@@ -1,7 +1,7 @@
 // trees_as_arrays.cpp — a tree of pointers, or a tree in one array with indices?
 //
 // What: n random spheres in the unit cube and a bounding volume hierarchy (BVH) over them, the
-//   same tree stored three ways. For n = 1e4 .. max-spheres we time the build (ns per sphere),
+//   same tree stored four ways. For n = 1e4 .. max-spheres we time the build (ns per sphere),
 //   two queries, and count the bytes each tree holds:
 //     ray   the nearest sphere along a random ray (what a ray tracer asks, millions of times)
 //     box   every sphere whose bounding box overlaps a small random box (a collision broad phase)
@@ -10,6 +10,8 @@
 // Variants:
 //   pointer nodes        one `new` per node, children by pointer (the textbook tree); leaves index
 //                        an array of sphere indices into the scene
+//   pointer nodes,       the same, built after freeing node-sized blocks in a random order: the
+//     aged heap          nodes land scattered, as in a long-running program's heap
 //   flat array           the same tree in one std::vector of 32-byte nodes, children by index,
 //                        depth-first (labs/m1/bvh.hpp: the BVH a path tracer would use)
 //   flat, Morton order   the flat array built over the scene sorted first in Z-order (Morton
@@ -147,6 +149,20 @@ class PointerBvh {
   std::size_t nodes_ = 0;
 };
 
+// An aged heap, as a long-running program has: the nodes of a tree built over time sit wherever
+// the allocator found a free block, between other allocations. We imitate it: allocate `blocks`
+// node-sized blocks, and free them in a random order. glibc keeps freed small blocks in
+// last-in-first-out lists (tcache, fastbins), so the next `new Node` calls get them back in that
+// random order, and the tree's nodes land scattered over the region. (It relies on glibc's
+// allocator; another allocator may give the blocks back in address order, and this variant then
+// matches "pointer nodes".)
+void age_heap(std::size_t blocks, std::mt19937_64& rng) {
+  std::vector<void*> held(blocks);
+  for (void*& b : held) b = ::operator new(sizeof(PointerBvh::Node));
+  std::shuffle(held.begin(), held.end(), rng);
+  for (void* b : held) ::operator delete(b, sizeof(PointerBvh::Node));
+}
+
 // The flat BVH over the scene in Z-order. It owns that sorted copy of the spheres (the tree
 // keeps a span into it, so this object stays where it was made: held by unique_ptr), and the
 // original index of each, to answer in the caller's numbering.
@@ -265,9 +281,16 @@ void check_tree(dp::LabContext& ctx, const std::string& name, const Tree& tree, 
 template <typename F>
 void for_each_variant(std::uint32_t leaf_size, F&& f) {
   f("pointer nodes", [leaf_size](std::span<const Sphere> s) { return std::make_unique<PointerBvh>(s, leaf_size); });
+  f("pointer nodes, aged heap", [leaf_size](std::span<const Sphere> s) {
+    std::mt19937_64 rng(s.size());
+    age_heap(2 * s.size() / leaf_size + 16, rng);  // about twice the nodes the tree will make
+    return std::make_unique<PointerBvh>(s, leaf_size);
+  });
   f("flat array", [leaf_size](std::span<const Sphere> s) { return std::make_unique<FlatBvh>(s, leaf_size); });
   f("flat, Morton order", [leaf_size](std::span<const Sphere> s) { return std::make_unique<MortonBvh>(s, leaf_size); });
 }
+
+constexpr const char* kAged = "pointer nodes, aged heap";
 
 struct Bytes {
   std::string variant;
@@ -309,11 +332,13 @@ void run(dp::LabContext& ctx) {
     const auto x = static_cast<double>(n);
     bytes.clear();
     for_each_variant(leaf_size, [&](const std::string& name, auto build) {
-      const dp::Stats b = dp::measure(fmt::format("{}/{}/build/n={}", ctx.result.lab, name, n), [&] {
-        auto tree = build(spheres);
-        benchmark::DoNotOptimize(tree.get());
-      }, config).per(x);
-      ctx.result.add_point(name + " build", "spheres", x, b, 1e3 / b.median_ns, "M spheres/s", "sphere");
+      if (name != kAged) {  // the aged heap's build is the pointer build, plus the aging we do not time
+        const dp::Stats b = dp::measure(fmt::format("{}/{}/build/n={}", ctx.result.lab, name, n), [&] {
+          auto tree = build(spheres);
+          benchmark::DoNotOptimize(tree.get());
+        }, config).per(x);
+        ctx.result.add_point(name + " build", "spheres", x, b, 1e3 / b.median_ns, "M spheres/s", "sphere");
+      }
 
       const auto tree = build(spheres);
       const dp::Stats r = dp::measure(fmt::format("{}/{}/ray/n={}", ctx.result.lab, name, n), [&] {
@@ -339,10 +364,11 @@ void run(dp::LabContext& ctx) {
   }
 
   // 3. Plots, headlines, notes.
-  const std::vector<std::string> names = {"pointer nodes", "flat array", "flat, Morton order"};
+  const std::vector<std::string> names = {"pointer nodes", kAged, "flat array", "flat, Morton order"};
   auto series = [&](const std::string& suffix) {
     std::vector<std::string> v;
-    for (const std::string& n : names) v.push_back(n + suffix);
+    for (const std::string& n : names)
+      if (suffix != " build" || n != kAged) v.push_back(n + suffix);
     return v;
   };
   ctx.result.plots.push_back(dp::PlotSpec{
@@ -366,10 +392,10 @@ void run(dp::LabContext& ctx) {
   }
   std::string line;
   for (const Bytes& b : bytes)
-    line += fmt::format("{}{} {:.1f}", line.empty() ? "" : ", ", b.variant, b.heap_per_sphere);
+    if (b.variant != kAged) line += fmt::format("{}{} {:.1f}", line.empty() ? "" : ", ", b.variant, b.heap_per_sphere);
   ctx.result.headlines.push_back({fmt::format("bytes per sphere (on glibc's heap), n={}", largest), line});
   for (const Bytes& b : bytes)
-    ctx.result.notes.push_back(fmt::format("{} at n={}: {} nodes, {:.1f} bytes per sphere asked{}.", b.variant, largest, b.nodes,
+    if (b.variant != kAged) ctx.result.notes.push_back(fmt::format("{} at n={}: {} nodes, {:.1f} bytes per sphere asked{}.", b.variant, largest, b.nodes,
                                            b.per_sphere,
                                            b.heap_per_sphere != b.per_sphere
                                                ? fmt::format(", {:.1f} on glibc's heap (one block per node)", b.heap_per_sphere)
