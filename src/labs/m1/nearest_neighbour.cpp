@@ -9,7 +9,7 @@
 //       dontpanic run nearest-neighbour --param distribution=clustered
 // Variants (the first three are ours, in labs/m1/kd_tree.hpp):
 //   brute force     every point for every query: nothing to build, O(n) per query
-//   k-d tree        splits at the middle of the points' extent, leaves of leaf-size points; nodes in one array, children by
+//   k-d tree        sliding-midpoint splits, leaves of leaf-size points; nodes in one array, children by
 //                   index, each leaf's points contiguous
 //   uniform grid    cubic cells of about 2 points, points sorted by cell; a query searches shells
 //                   of cells around its own
