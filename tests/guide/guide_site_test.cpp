@@ -220,6 +220,33 @@ TEST(GuideBuild, EachTrackBuildHasItsTracksPages) {
   }
 }
 
+// `guide build --track T` is the build without a track plus exactly the pages tagged T: nothing
+// of the common guide goes missing, and no other track's page comes along.
+TEST(GuideBuild, ATrackAddsExactlyItsOwnPagesToTheCommonBuild) {
+  const Selection common = parse_selection(5, {});
+  test::ScratchDir base_dir;
+  std::ostringstream log;
+  const StagedSite base = stage_site(real_site(common), build_options(base_dir, common), log);
+  const std::set<std::string> base_pages(base.pages.begin(), base.pages.end());
+  for (const auto& track : kTracks) {
+    SCOPED_TRACE(track);
+    test::ScratchDir dir;
+    const Selection selection = parse_selection(5, {track});
+    const StagedSite staged = stage_site(real_site(selection), build_options(dir, selection), log);
+    std::set<std::string> added;
+    for (const auto& p : staged.pages)
+      if (!base_pages.count(p)) added.insert(p);
+    for (const auto& p : base_pages)
+      EXPECT_TRUE(std::find(staged.pages.begin(), staged.pages.end(), p) != staged.pages.end()) << p << " missing";
+    std::set<std::string> tagged;
+    for (const auto& [path, page] : real_site().index.pages)
+      if (std::find(page.meta.tracks.begin(), page.meta.tracks.end(), track) != page.meta.tracks.end())
+        tagged.insert(path);
+    EXPECT_EQ(added, tagged);
+    if (track != "dl") EXPECT_GE(tagged.size(), 2u) << "the track has pages of its own";
+  }
+}
+
 // Each lab's plots that pages show are checked by the lab's one quick run per build:
 // tests/labs/labs_quick_test.cpp (LabQuickRun) draws its SVGs and checks them against the pages.
 
