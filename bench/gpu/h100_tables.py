@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""h100_tables.py — Markdown tables from bench/results/h100-*.json for the guide pages.
+"""h100_tables.py — Markdown tables from the GPU machine's JSON for the guide pages.
 
   python3 bench/gpu/h100_tables.py gpu-matmul      # one lab's table, as pasted into its page
   python3 bench/gpu/h100_tables.py graph-modes     # from h100-graph.json (graph_h100.sh)
+  python3 bench/gpu/h100_tables.py --graph bench/results/h200-gpu/graph.json graph-modes
+                                                   # another run (--labs for run_on_gpu_machine.sh's)
 """
+import argparse
 import json
 import os
 import sys
@@ -38,7 +41,7 @@ def table(doc, lab):
 GRAPH_MODES = ["gpu-immediate", "gpu-graph-cached", "gpu-graph-loop", "gpu-compiled"]
 
 
-def graph_table(doc):
+def graph_table(doc, source):
     """graph-modes at depth 64: our GPU modes and PyTorch CUDA (eager, CUDA graphs), ms per pass."""
     ms = {}  # (variant, width) -> ms; PyTorch's under ("torch eager" | "torch cudagraph", width)
     for e in doc["entries"]:
@@ -52,7 +55,7 @@ def graph_table(doc):
     dev = doc["device"]
     out = [f"Measured on one {dev.get('name', 'GPU')} ({dev.get('driver', '?')}, PyTorch {doc.get('torch', '?')}); "
            "ms per forward pass at depth 64, input from and result to host memory for every column "
-           "(median wall-clock time). From `bench/results/h100-graph.json`.", "",
+           f"(median wall-clock time). From `{source}`.", "",
            "| width | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for w in widths:
         cells = [fmt_ms(ms[(c, w)]) if (c, w) in ms else "—" for c in cols]
@@ -61,12 +64,18 @@ def graph_table(doc):
 
 
 def main():
-    with open(os.path.join(HERE, "..", "results", "h100-gpu-labs.json")) as f:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labs", default="bench/results/h100-gpu-labs.json", help="run_on_gpu_machine.sh's comparison")
+    ap.add_argument("--graph", default="bench/results/h100-graph.json", help="graph_h100.sh's comparison")
+    ap.add_argument("tables", nargs="*", help="labs (or graph-modes) to print; default: all")
+    args = ap.parse_args()
+    root = os.path.join(HERE, "..", "..")
+    with open(os.path.join(root, args.labs)) as f:
         doc = json.load(f)
-    with open(os.path.join(HERE, "..", "results", "h100-graph.json")) as f:
+    with open(os.path.join(root, args.graph)) as f:
         graph_doc = json.load(f)
-    for lab in sys.argv[1:] or list(SHAPES) + ["graph-modes"]:
-        text = graph_table(graph_doc) if lab == "graph-modes" else table(doc, lab)
+    for lab in args.tables or list(SHAPES) + ["graph-modes"]:
+        text = graph_table(graph_doc, args.graph) if lab == "graph-modes" else table(doc, lab)
         print(f"<!-- {lab} -->\n{text}\n")
 
 

@@ -283,7 +283,7 @@ void run(dp::LabContext& ctx) {
   if (study)
     ctx.result.plots.push_back(dp::PlotSpec{
         .name = "study", .title = "What changes the time: one thing at a time", .xlabel = "image side (pixels)",
-        .ylabel = "time per image (GPU clock)", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true, .variants = all});
+        .ylabel = "ns per image (GPU clock)", .y = dp::PlotSpec::Y::time, .logx = true, .logy = true, .variants = all});
   ctx.result.notes.push_back("The padded copy is made once on the CPU and uploaded; its cost is not in the "
                              "padded, shared-tiled and rows times. Copies count 8 bytes per pixel (one read, one write).");
   add_validation_check(device, ctx);
