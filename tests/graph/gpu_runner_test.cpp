@@ -213,15 +213,16 @@ TEST(GraphCompiler, WideLayersSplitIntoOneGemmPerLayer) {
                 .chains.size(), 1u);
 }
 
-// The byte estimate, with an H200's shared memory and workgroup target: at width 128 the chain
-// kernel moves fewer bytes (64 workgroups x 4 MiB of weights), at 256 the GEMMs do (64 x 16 MiB).
+// The byte estimate, with an H200's shared memory and workgroup target: at width 256 the chain
+// kernel moves fewer bytes (64 workgroups x 17 MB of weights, against 64 dispatches at 27 MB
+// each plus the GEMMs' own traffic), at 512 the GEMMs do (64 workgroups x 67 MB).
 TEST(GraphCompiler, TheByteEstimatePicksChainKernelsWhenNarrowAndGemmsWhenWide) {
   const CompileOptions h200{.shared_memory_bytes = 49152, .target_groups = 64};
-  EXPECT_FALSE(compile_graph(build_mlp({.width = 128, .depth = 64, .batch = 128}), h200).chains[0].per_layer);
-  EXPECT_TRUE(compile_graph(build_mlp({.width = 256, .depth = 64, .batch = 256}), h200).chains[0].per_layer);
+  EXPECT_FALSE(compile_graph(build_mlp({.width = 256, .depth = 64, .batch = 256}), h200).chains[0].per_layer);
+  EXPECT_TRUE(compile_graph(build_mlp({.width = 512, .depth = 64, .batch = 512}), h200).chains[0].per_layer);
   CompileOptions never = h200;
   never.layering = Layering::chain_kernel;
-  EXPECT_FALSE(compile_graph(build_mlp({.width = 256, .depth = 64, .batch = 256}), never).chains[0].per_layer);
+  EXPECT_FALSE(compile_graph(build_mlp({.width = 512, .depth = 64, .batch = 512}), never).chains[0].per_layer);
 }
 
 TEST(GraphCompiler, LoopsOverTheDeviceLimitAreAnError) {
