@@ -30,6 +30,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "core/portability.hpp"
 #include "labs/m4/image_io.hpp"
 #include "tensor/simd.hpp"
@@ -167,16 +171,27 @@ namespace simd = dp::tensor::simd;
 using simd::kLanes;
 using simd::vfloat;
 
-// kLanes values of a row as floats: one load, and for u8 one widening conversion.
+// kLanes values of a row as floats: one load, and for u8 one widening conversion. GCC 12 turns
+// __builtin_convertvector from 16 bytes to 16 floats into 16 scalar conversions, so the u8 paths
+// name the instructions (vpmovzxbd + vcvtdq2ps in, vcvttps2dq + vpmovdb out) where the target
+// has them, and fall back to a plain loop elsewhere. (The maskz forms with every lane on: GCC 12
+// warns that the plain forms read an undefined register.)
 template <class T>
 inline vfloat load_lanes(const T* p) {
   if constexpr (std::is_same_v<T, float>) {
     return simd::load(p);
   } else {
-    typedef std::uint8_t vbyte __attribute__((vector_size(kLanes)));
-    vbyte b;
-    std::memcpy(&b, p, sizeof b);
-    return __builtin_convertvector(b, vfloat);
+    vfloat v;
+#if defined(__AVX512F__)
+    const __m512 f = _mm512_maskz_cvtepi32_ps(0xFFFF, _mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+    std::memcpy(&v, &f, sizeof v);
+#elif defined(__AVX2__)
+    const __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+    std::memcpy(&v, &f, sizeof v);
+#else
+    for (int i = 0; i < kLanes; ++i) v[i] = static_cast<float>(p[i]);
+#endif
+    return v;
   }
 }
 
@@ -185,11 +200,15 @@ inline void store_lanes(T* p, vfloat v) {
   if constexpr (std::is_same_v<T, float>) {
     simd::store(p, v);
   } else {
-    typedef std::uint8_t vbyte __attribute__((vector_size(kLanes)));
-    v = simd::max(v + 0.5f, simd::broadcast(0.0f));
+    v = simd::max(v + 0.5f, simd::broadcast(0.0f));  // round half up, as store_as, and saturate
     v = v > 255.0f ? simd::broadcast(255.0f) : v;
-    const vbyte b = __builtin_convertvector(__builtin_convertvector(v, simd::vint), vbyte);
-    std::memcpy(p, &b, sizeof b);
+#if defined(__AVX512F__)
+    __m512 f;
+    std::memcpy(&f, &v, sizeof f);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_maskz_cvtepi32_epi8(0xFFFF, _mm512_maskz_cvttps_epi32(0xFFFF, f)));
+#else
+    for (int i = 0; i < kLanes; ++i) p[i] = static_cast<std::uint8_t>(v[i]);
+#endif
   }
 }
 

@@ -25,6 +25,9 @@
 #include <span>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "core/error.hpp"
 #include "labs/m4/image_filters.hpp"  // clamp_index
 #include "labs/m4/image_io.hpp"
 
@@ -157,6 +160,8 @@ inline Image<std::uint8_t> padded(const Image<std::uint8_t>& in, int p) {
 // `pad` >= K/2 pixels. Four lookups and three adds per pixel, modulo 2^32.
 inline void box_sat(const Table& t, int pad, int k, Image<std::uint32_t>& out) {
   const int r = k / 2;
+  if (r > pad)
+    throw dp::Error(fmt::format("a {0} x {0} box needs a table padded by at least {1} pixels; this one has {2}", k, r, pad));
   for (int y = 0; y < out.height; ++y) {
     const std::uint32_t* top = t.row(y + pad - r);          // S[y0], y0 = y - r in the image
     const std::uint32_t* bottom = t.row(y + pad + r + 1);   // S[y1 + 1]
