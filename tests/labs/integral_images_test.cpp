@@ -34,12 +34,16 @@ void expect_table(const Table& t, const std::vector<std::uint64_t>& want, const 
 
 TEST(IntegralImages, SerialAndParallelMatchReference) {
   std::mt19937 rng(3);
-  for (const auto& [w, h] : {std::pair{1, 1}, {7, 1}, {1, 9}, {33, 17}, {64, 3}, {100, 101}}) {
+  for (const auto& [w, h] : {std::pair{1, 1}, {7, 1}, {1, 9}, {16, 2}, {33, 17}, {64, 3}, {100, 101}}) {
     const auto img = random_image(w, h, rng);
     const auto want = in::reference_sat(img);
     Table t(w, h);
     in::sat_serial(img, t);
     expect_table(t, want, fmt::format("serial {}x{}", w, h));
+    Table v(w, h);
+    std::fill(v.s.begin(), v.s.end(), 0xdeadbeefu);
+    in::sat_simd(img, v);
+    expect_table(v, want, fmt::format("SIMD {}x{}", w, h));
     for (const int threads : {1, 2, 3, 5}) {  // 5 threads on 1 or 3 rows: empty bands
       Table p(w, h);
       std::fill(p.s.begin(), p.s.end(), 0xdeadbeefu);
@@ -61,6 +65,9 @@ TEST(IntegralImages, TableWrapsButBoxSumsStayExact) {
   const std::uint64_t total = 255ull * w * h;
   ASSERT_GT(total, 0xffffffffull);
   EXPECT_EQ(t.row(h)[w], static_cast<std::uint32_t>(total));
+  Table v(w, h);
+  in::sat_simd(img, v);
+  EXPECT_EQ(v.s, t.s) << "the SIMD scan wraps the same way";
   // A 3 x 3 box at the far corner, from four sums that have all wrapped: still 255 * 9.
   const auto box = [&](int x0, int y0, int x1, int y1) { return t.row(y1 + 1)[x1 + 1] - t.row(y0)[x1 + 1] - t.row(y1 + 1)[x0] + t.row(y0)[x0]; };
   EXPECT_EQ(box(w - 3, h - 3, w - 1, h - 1), 255u * 9);

@@ -164,7 +164,7 @@ void run(dp::LabContext& ctx) {
   std::unique_ptr<dp::ThreadTeam> team;
 
   // --- Gaussian blur, grey float, K = 3 ... 15 ---
-  const dp::SweepOptions gauss_options{.label = [](std::uint64_t k) { return fmt::format("Gaussian {} x {}", k, k); },
+  const dp::SweepOptions gauss_options{.label = [](std::uint64_t k) { return fmt::format("{0} x {0}", k); },
                                        .weight = [](std::uint64_t k) { return double(k * k); }, .budget_share = 0.45};
   for (const std::uint64_t ku : dp::Sweep(ctx, "Gaussian", kSizes, gauss_options)) {
     const int k = static_cast<int>(ku);
@@ -195,7 +195,7 @@ void run(dp::LabContext& ctx) {
   }
 
   // --- Box blur, grey float, K = 3 ... 15 ---
-  const dp::SweepOptions box_options{.label = [](std::uint64_t k) { return fmt::format("box {} x {}", k, k); },
+  const dp::SweepOptions box_options{.label = [](std::uint64_t k) { return fmt::format("{0} x {0}", k); },
                                      .weight = [](std::uint64_t k) { return double(k * k); }, .budget_share = 0.5};
   std::vector<double> col;
   for (const std::uint64_t ku : dp::Sweep(ctx, "box", kSizes, box_options)) {

@@ -12,14 +12,20 @@
 //   Table             the (W + 1) x (H + 1) sums, and the image border they were built with
 //   reference_sat()   uint64 sums, the simple double loop, for the check
 //   sat_serial()      one pass: each row's running sum added to the row above
-//   ParallelSat       the scan on T threads: each band of rows makes its own table (phase 1),
+//   sat_simd()        the same pass, each row scanned 16 pixels at a time in AVX-512 registers
+//   scan_row_simd()   one row of sat_simd (the serial loop where there is no AVX-512)
+//   ParallelSat       the SIMD scan on T threads: each band of rows makes its own table (phase 1),
 //                     then adds the sums of every band above it (phase 2); one barrier between
 //   padded()          the image with p replicated pixels on every side
 //   box_sat()         a K x K box sum per pixel from a table of the image padded by >= K/2:
 //                     four lookups, whatever K
 #pragma once
 
+#include <algorithm>
 #include <barrier>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -65,6 +71,7 @@ inline std::vector<std::uint64_t> reference_sat(const Image<std::uint8_t>& in) {
 // S[y+1][x+1] = S[y][x+1] + (running sum of row y up to x). The running sum is a dependency
 // chain (one add per pixel, each waiting on the last); the add of the row above is not.
 inline void sat_serial(const Image<std::uint8_t>& in, Table& t) {
+  std::fill_n(t.row(0), t.stride(), 0u);  // row 0: the zeros above the image
   for (int y = 0; y < in.height; ++y) {
     const std::uint8_t* src = in.row(y);
     const std::uint32_t* above = t.row(y);
@@ -79,15 +86,57 @@ inline void sat_serial(const Image<std::uint8_t>& in, Table& t) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Variant: serial, the row's running sum inside vector registers (AVX-512)
+// ---------------------------------------------------------------------------------------------
+
+// The serial loop's running sum is a chain of dependent adds: about one pixel per cycle, however
+// wide the machine. Here 16 pixels are widened to 16 uint32 lanes and scanned inside the register
+// in 4 shift-and-add steps (after step s, lane i holds the sum of lanes i-2^s+1 .. i); then the
+// carry (the row's sum so far) is added to every lane, and the row above. The chain from one
+// block of 16 to the next is one add and one broadcast of the last lane. Built without AVX-512
+// (the valgrind preset, other CPUs), this is the serial loop.
+// One row: dst[x + 1] = above[x + 1] + (src[0] + ... + src[x]), dst[0] = 0.
+inline void scan_row_simd(const std::uint8_t* src, const std::uint32_t* above, std::uint32_t* dst, int width) {
+  dst[0] = 0;
+  int x = 0;
+#if defined(__AVX512F__)
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i last = _mm512_set1_epi32(15);
+  __m512i carry = zero;  // the row's sum so far, in every lane
+  for (; x + 16 <= width; x += 16) {
+    __m512i v = _mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + x)));
+    v = _mm512_add_epi32(v, _mm512_maskz_alignr_epi32(0xFFFF, v, zero, 15));  // v + (v shifted up 1 lane)
+    v = _mm512_add_epi32(v, _mm512_maskz_alignr_epi32(0xFFFF, v, zero, 14));  // ... 2 lanes
+    v = _mm512_add_epi32(v, _mm512_maskz_alignr_epi32(0xFFFF, v, zero, 12));  // ... 4 lanes
+    v = _mm512_add_epi32(v, _mm512_maskz_alignr_epi32(0xFFFF, v, zero, 8));   // ... 8 lanes
+    v = _mm512_add_epi32(v, carry);
+    carry = _mm512_maskz_permutexvar_epi32(0xFFFF, last, v);
+    _mm512_storeu_si512(dst + x + 1, _mm512_add_epi32(v, _mm512_loadu_si512(above + x + 1)));
+  }
+#endif
+  std::uint32_t run = dst[x] - above[x];  // the row's sum so far (0 when x == 0), mod 2^32
+  for (; x < width; ++x) {
+    run += src[x];
+    dst[x + 1] = above[x + 1] + run;
+  }
+}
+
+inline void sat_simd(const Image<std::uint8_t>& in, Table& t) {
+  std::fill_n(t.row(0), t.stride(), 0u);
+  for (int y = 0; y < in.height; ++y) scan_row_simd(in.row(y), t.row(y), t.row(y + 1), in.width);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Variant: parallel, scan then propagate
 // ---------------------------------------------------------------------------------------------
 
 // Thread t of T owns the rows [H t / T, H (t + 1) / T). Phase 1: it builds the table of its band
-// as if the band were the whole image (the row above the band counts as zeros), and copies its
-// band's last row into last[t]. Barrier. Phase 2: it adds, to every row of its band, the sum of
-// last[0 .. t-1]: the sums of everything above the band. Work: 2 passes over the band instead of
-// 1 (phase 2 reads and writes the table again), so on T threads it can win by at most about T/2
-// over serial while the table fits in cache, and by less once memory bandwidth is the limit.
+// (each row scanned as in sat_simd) as if the band were the whole image (the row above the band
+// counts as zeros), and copies the band's last row into last[t]. Barrier. Phase 2: it adds, to
+// every row of its band, the sum of last[0 .. t-1]: the sums of everything above the band.
+// Work: 2 passes over the band instead of 1 (phase 2 reads and writes the table again), so on T
+// threads it can win by at most about T/2 over sat_simd while the table fits in cache, and by
+// less once memory bandwidth is the limit.
 //
 //   ParallelSat p(img, table, T);
 //   run T threads of p.job(t) (a ThreadTeam round, or dp::run_together), once per table
@@ -102,17 +151,8 @@ class ParallelSat {
     // Phase 1: the band's own table. The row above the band is read as zeros, not from t_.
     std::vector<std::uint32_t>& last = last_[static_cast<std::size_t>(t)];
     std::fill(last.begin(), last.end(), 0u);
-    for (int y = y0; y < y1; ++y) {
-      const std::uint8_t* src = in_.row(y);
-      const std::uint32_t* above = y == y0 ? last.data() : t_.row(y);  // zeros at the band's top
-      std::uint32_t* dst = t_.row(y + 1);
-      std::uint32_t run = 0;
-      dst[0] = 0;
-      for (int x = 0; x < in_.width; ++x) {
-        run += src[x];
-        dst[x + 1] = above[x + 1] + run;
-      }
-    }
+    for (int y = y0; y < y1; ++y)  // zeros above the band's first row
+      scan_row_simd(in_.row(y), y == y0 ? last.data() : t_.row(y), t_.row(y + 1), in_.width);
     if (y1 > y0) std::copy_n(t_.row(y1), t_.stride(), last.begin());
     if (t == 0) std::fill_n(t_.row(0), t_.stride(), 0u);
     barrier_.arrive_and_wait();
