@@ -16,6 +16,7 @@
 //   separable_simd()     per row: the column pass into a padded float row, then the row pass;
 //                        explicit SIMD (GCC vector extensions, tensor/simd.hpp), rows [y0, y1)
 //                        only, so that threads can take bands
+//   row_buffer_for()     the padded row buffer separable_simd needs (one per thread)
 //   box_running_sums()   a box filter in O(1) per value: running column sums, then a running sum
 //                        along the row (any K for the same cost)
 //   sobel()              both 3 x 3 Sobel gradients in one pass (auto-vectorized interior)
@@ -232,6 +233,7 @@ void separable_simd(const Image<T>& in, Image<T>& out, std::span<const float> w,
   const std::size_t n = in.row_values(), pad = static_cast<std::size_t>(r) * c;
   float* mid = buf.data() + pad;  // buf[pad .. pad + n) holds the column-filtered row
   const T* rows[kMaxK];           // the K input rows of this output row
+  if (k > kMaxK || k % 2 == 0) throw dp::Error(fmt::format("separable_simd takes an odd K up to {}, not {}", kMaxK, k));
   for (int y = y0; y < y1; ++y) {
     for (int j = 0; j < k; ++j) rows[j] = in.row(clamp_index(y + j - r, in.height));
     std::size_t v = 0;
