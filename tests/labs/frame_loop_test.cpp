@@ -63,8 +63,11 @@ TEST(FrameLoop, TailPercentileIsARealSampleAtItsRank) {
   EXPECT_DOUBLE_EQ(dp::frame_loop::tail_percentile(v, 0.999), 999);
   EXPECT_DOUBLE_EQ(dp::frame_loop::tail_percentile(v, 1.0), 1000);
   EXPECT_DOUBLE_EQ(dp::frame_loop::tail_percentile(v, 0.0), 1);
-  // q * n a rounding error above a whole number: 0.7 * 10 is 7.000000000000001 in doubles.
-  EXPECT_DOUBLE_EQ(dp::frame_loop::tail_percentile({10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 0.7), 7);
+  // q * n a rounding error above a whole number: 0.07 * 100 is 7.000000000000001 in doubles, and
+  // the 7th of 100 samples must not become the 8th.
+  std::vector<double> hundred(100);
+  for (std::size_t i = 0; i < hundred.size(); ++i) hundred[i] = static_cast<double>(100 - i);
+  EXPECT_DOUBLE_EQ(dp::frame_loop::tail_percentile(hundred, 0.07), 7);
   EXPECT_THROW(dp::frame_loop::tail_percentile({}, 0.5), std::invalid_argument);
   EXPECT_THROW(dp::frame_loop::tail_percentile(v, 1.5), std::invalid_argument);
 }
@@ -84,7 +87,9 @@ TEST(FrameLoop, TailPercentileAgreesWithBruteForceCounting) {
       const auto at_most = static_cast<double>(std::count_if(v.begin(), v.end(), [&](double y) { return y <= x; }));
       const auto below = static_cast<double>(std::count_if(v.begin(), v.end(), [&](double y) { return y < x; }));
       EXPECT_GE(at_most, q * static_cast<double>(n));
-      if (q > 0) EXPECT_LT(below, q * static_cast<double>(n));
+      if (q > 0) {
+        EXPECT_LT(below, q * static_cast<double>(n));
+      }
     }
   }
 }

@@ -187,7 +187,8 @@ std::uint64_t reference_work(const std::vector<Word>& data, int rounds) {
 // ---------------------------------------------------------------- the loop --------------------
 
 struct LoopOutcome {
-  std::vector<FrameRecord> frames;
+  std::vector<FrameRecord> frames;  // the frames shown
+  std::size_t dropped = 0;          // frames never started: the loop was a whole period behind
   std::size_t wrong_checksums = 0;
   long minor_faults = 0;  // page faults the loop's thread took (getrusage, RUSAGE_THREAD)
 };
@@ -198,17 +199,19 @@ long thread_minor_faults() {
   return usage.ru_minflt;
 }
 
-// `count` frames at `period`: wait for the due time, take the jitter source's data, do the work,
-// record. A frame that starts more than a whole period late drops the frames it can no longer show
-// (the schedule moves on), as a game or a player does, so one stall is not counted many times over.
-LoopOutcome run_loop(std::size_t count, std::chrono::nanoseconds period, const std::function<void(Clock::time_point)>& wait,
+// `slots` frame slots at `period` (so the loop runs slots x period of wall time, however slow the
+// frames are): wait for the due time, take the jitter source's data, do the work, record. A loop
+// that finds itself more than a whole period behind drops the frames it can no longer show, as a
+// game or a player does; each dropped frame is a missed deadline too.
+LoopOutcome run_loop(std::size_t slots, std::chrono::nanoseconds period, const std::function<void(Clock::time_point)>& wait,
                      std::span<const Word> data, int rounds, std::uint64_t want, const Jitter* jitter) {
   LoopOutcome out;
-  out.frames.reserve(count);
+  out.frames.reserve(slots);
   const long faults_before = thread_minor_faults();
   const Clock::time_point t0 = Clock::now() + period;
-  Clock::time_point due = t0;
-  for (std::size_t i = 0; i < count; ++i) {
+  std::size_t slot = 0;
+  while (slot < slots || out.frames.size() < 2) {  // two frames at least, for one frame time
+    const Clock::time_point due = t0 + period * slot;
     wait(due);
     const Clock::time_point start = Clock::now();
     const std::span<const Word> input = jitter ? jitter->before_work(data) : data;
@@ -216,8 +219,13 @@ LoopOutcome run_loop(std::size_t count, std::chrono::nanoseconds period, const s
     if (jitter) jitter->after_work();
     const Clock::time_point end = Clock::now();
     out.frames.push_back({ns_between(t0, due), ns_between(t0, start), ns_between(t0, end)});
-    due += period;
-    if (end > due + period) due += period * ((end - due) / period);  // drop frames we cannot show
+    const Clock::time_point next_due = due + period;
+    ++slot;
+    if (end > next_due + period) {  // more than a whole frame behind: drop the frames we cannot show
+      const auto behind = std::min(static_cast<std::size_t>((end - next_due) / period), slots > slot ? slots - slot : 0);
+      slot += behind;
+      out.dropped += behind;
+    }
   }
   out.minor_faults = thread_minor_faults() - faults_before;
   return out;
@@ -319,11 +327,13 @@ void run(dp::LabContext& ctx) {
     const auto s = dp::frame_loop::summarize(o.frames, period_of_run);
     add_tail(ctx.result, variant, dp::frame_loop::frame_times(o.frames));
     ctx.result.headlines.push_back(
-        {variant, fmt::format("frame time p50 {} / p99 {} / p99.9 {} / max {}; {} of {} deadlines missed; "
-                              "latest start {:.0f} us; {:.1f} page faults a frame",
-                              ms(s.p50_ns), ms(s.p99_ns), ms(s.p999_ns), ms(s.max_ns), s.misses, s.frames,
+        {variant, fmt::format("frame time p50 {} / p99 {} / p99.9 {} / max {}; {} of {} deadlines missed ({} late, "
+                              "{} dropped); latest start {:.0f} us; {:.1f} page faults a frame",
+                              ms(s.p50_ns), ms(s.p99_ns), ms(s.p999_ns), ms(s.max_ns), s.misses + o.dropped,
+                              s.frames + o.dropped, s.misses, o.dropped,
                               s.worst_late_ns / 1e3, static_cast<double>(o.minor_faults) / static_cast<double>(s.frames))});
-    ctx.log << fmt::format("    {}: p99.9 {}, {} misses\n", variant, ms(s.p999_ns), s.misses);
+    ctx.log << fmt::format("    {}: p99.9 {}, {} late and {} dropped of {}\n", variant, ms(s.p999_ns), s.misses, o.dropped,
+                           s.frames + o.dropped);
   };
 
   // Pacing: the three ways to wait, no jitter source.
@@ -420,7 +430,8 @@ void run(dp::LabContext& ctx) {
       .variants = rate_variants});
   ctx.result.notes.push_back(fmt::format(
       "Each frame's work is {} rounds of a hash over 16 KiB, calibrated to fill {:.0f}% of a {:g} Hz frame on this machine; "
-      "a deadline is missed when a frame's work ends after the next frame is due. The plots show tail percentiles "
+      "a deadline is missed when a frame's work ends after the next frame is due (late), or when the loop, a whole "
+      "frame behind, skips a frame (dropped). The plots show tail percentiles "
       "(the time 1 frame in N exceeded), not histograms: the plot contract draws curves of points, not bars. "
       "Timings on a loaded machine: other programs' threads delay ours, and every variant then misses more.",
       rounds, 100 * work_fraction, rate));
@@ -444,9 +455,9 @@ DP_REGISTER_LAB({
              .guide_page = "m5/frame-loop.md",
              .source = "src/labs/m5/frame_loop.cpp"},
     .params = {dp::ParamSpec::real("rate", "frames a second for the pacing and jitter variants", 120, 1000, 10, 2000),
-               dp::ParamSpec::integer("frames", "frames per pacing variant (sleep_for, busy-wait, hybrid)", 10'000, 500, 20,
+               dp::ParamSpec::integer("frames", "frames per pacing variant (each lasts frames / rate seconds)", 10'000, 500, 20,
                                       10'000'000),
-               dp::ParamSpec::integer("jitter-frames", "frames per jitter source", 2000, 300, 20, 10'000'000),
+               dp::ParamSpec::integer("jitter-frames", "frames per jitter source (each lasts jitter-frames / rate seconds)", 2000, 300, 20, 10'000'000),
                dp::ParamSpec::real("rate-seconds", "seconds the hybrid loop runs at each of 60, 120, 1000 Hz", 10, 0.4, 0.1, 3600),
                dp::ParamSpec::real("work-fraction", "share of a frame the work fills (calibrated)", 0.75, 0.75, 0.01, 0.99),
                dp::ParamSpec::integer("spin-margin-us", "hybrid: spin this long before the due time", 1000, 1000, 0, 100'000),

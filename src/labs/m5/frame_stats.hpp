@@ -41,7 +41,7 @@ inline double tail_percentile(std::vector<double> samples, double q) {
   if (!(q >= 0 && q <= 1)) throw std::invalid_argument("tail_percentile: q must be in [0, 1]");
   const auto n = samples.size();
   // 1-based rank; the small subtraction keeps q * n that lands a rounding error above a whole
-  // number (0.7 * 10 = 7.000000000000001) on that number.
+  // number (0.07 * 100 = 7.000000000000001) on that number.
   std::size_t rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(n) - 1e-9));
   rank = std::clamp<std::size_t>(rank, 1, n);
   std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank - 1), samples.end());
