@@ -159,11 +159,12 @@ class Spdlog final : public Logger {
     logger_->info("frame {} took {:.3f} ms: {}", seq, ms, note);
   }
   void close() override {
-    // Queued messages hold the logger; the pool's destructor lets its worker finish the queue and
-    // joins it; the sink (and its file) goes with the last reference.
+    // The pool first: its destructor lets the worker finish the queue (queued messages hold the
+    // logger) and joins it. Only then the logger and its sink (and the file), on this thread: a
+    // sink destroyed while the worker may still touch it is a race (ThreadSanitizer saw one).
     if (logger_) logger_->flush();
-    logger_.reset();
     pool_.reset();
+    logger_.reset();
   }
 
  private:
