@@ -500,8 +500,9 @@ void run(dp::LabContext& ctx) {
   ctx.result.notes.push_back(fmt::format(
       "Call times include the two clock reads around each call (the `none` variant is that floor). Throughput runs "
       "{} messages in a tight loop, opening and closing the logger included, median of {} runs. Frames: {} at 1000 Hz, "
-      "work calibrated to {} us. Files in {} ({}).",
-      messages, reps, frames, ctx.params.integer("work-us"), scratch.path().string(), "removed at the end"));
+      "work calibrated to {} us; a deadline is missed when a frame ends after its 1 ms slot, a late wake-up from the "
+      "sleep between frames included (on a busy machine, even without logging). Files in {} (removed at the end).",
+      messages, reps, frames, ctx.params.integer("work-us"), scratch.path().string()));
 
   // Plots.
   std::string order;
