@@ -296,7 +296,7 @@ DP_REGISTER_LAB({
              .title = "GPU 2D convolution: naive, padded, shared-memory tiled, rows per thread",
              .module = 2,
              .level = 3,
-             .tracks = {"cv"},  // listed with the vision track; its page stays in the common guide (M2)
+             .tracks = {"cv"},  // the vision track lists it; the image-filters page links to it
              .question = "Why do image filters on the GPU pad their input and tile it through shared memory?",
              .guide_page = "m2/gpu-conv.md",
              .source = "src/labs/m2/gpu_conv.cpp",
