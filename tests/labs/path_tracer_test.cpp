@@ -1,13 +1,15 @@
 // The path-tracer lab's core (src/labs/m4/path_tracer.hpp, path_tracer_gpu.hpp): a ray hitting a
 // sphere straight on; the flat BVH's nearest hit equal to brute force's on random rays through the
 // lab's scene; the statistical image check passing for the right scene at two spp levels (its
-// RMSE falling about as 1 / sqrt(spp)) and failing when one material is wrong; and a tiny Vulkan
+// RMSE falling about as 1 / sqrt(spp)) and failing when one material is wrong or the BVH
+// has lost a sphere; and a tiny Vulkan
 // image within the same check (where a Vulkan device, lavapipe on CI, is present).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <vector>
 
 #include "labs/m1/bvh.hpp"
 #include "labs/m4/path_tracer.hpp"
@@ -86,18 +88,21 @@ TEST(PathTracer, RmseCheckPassesAtTwoSppLevelsAndFallsLikeOneOverRootSpp) {
   EXPECT_EQ(brute.rgb, low.rgb);
 }
 
-TEST(PathTracer, RmseCheckFailsForAWrongMaterial) {
-  for (int wrong = 0; wrong < 2; ++wrong) {
+TEST(PathTracer, RmseCheckFailsForAWrongMaterialOrABrokenBvh) {
+  for (int wrong = 0; wrong < 3; ++wrong) {
     pt::Scene scene = pt::make_scene(1);
+    std::vector<dp::bvh::Sphere> built_over = scene.spheres;
     if (wrong == 0)
       scene.materials[1] = {{0.8f, 0.8f, 0.8f}, 0, pt::kDiffuse};  // the big glass sphere, rendered as diffuse
-    else
+    else if (wrong == 1)
       scene.materials[3].param = 0.8f;  // the big metal sphere, much fuzzier than it is
-    const dp::bvh::FlatBvh bvh(scene.spheres);
+    else
+      built_over[2].centre.y = -50;  // a BVH that has lost the big brown sphere (buried in the ground)
+    const dp::bvh::FlatBvh bvh(built_over);
     pt::Image img;
     pt::render({scene, &bvh}, {32, 24, 0, 16, 8}, 2, img);
     const auto c = pt::rmse_check(img, 16, reference());
-    EXPECT_FALSE(c.passed) << "wrong material " << wrong << ": RMSE " << c.rmse << " within " << c.bound;
+    EXPECT_FALSE(c.passed) << "case " << wrong << ": RMSE " << c.rmse << " within " << c.bound;
   }
 }
 
