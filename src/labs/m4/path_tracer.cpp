@@ -93,8 +93,12 @@ void write_png(dp::LabContext& ctx, const Image& img, const std::string& from) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   const auto pixels = dp::pt::to_srgb8(img);
-  if (stbi_write_png(path.c_str(), img.width, img.height, 3, pixels.data(), img.width * 3) == 0)
-    throw dp::Error(fmt::format("could not write {} (is the folder writable?)", path.string()));
+  if (stbi_write_png(path.c_str(), img.width, img.height, 3, pixels.data(), img.width * 3) == 0) {
+    // The image is a by-product: a folder we may not write to costs the picture, not the run.
+    ctx.result.notes.push_back(fmt::format("No PNG: could not write {} (is the folder writable? --param png=off "
+                                           "skips it)", std::filesystem::absolute(path).string()));
+    return;
+  }
   const auto where = std::filesystem::absolute(path).lexically_normal().string();
   ctx.result.headlines.push_back({"image", where});
   ctx.result.notes.push_back(fmt::format("The image ({}, {} x {}, clamped to [0, 1], gamma 2.2) is {}", from, img.width, img.height, where));
