@@ -1,9 +1,9 @@
 // The path-tracer lab's core (src/labs/m4/path_tracer.hpp, path_tracer_gpu.hpp): a ray hitting a
 // sphere straight on; the flat BVH's nearest hit equal to brute force's on random rays through the
 // lab's scene; the statistical image check passing for the right scene at two spp levels (its
-// RMSE falling about as 1 / sqrt(spp)) and failing when one material is wrong or the BVH
-// has lost a sphere; and a tiny Vulkan
-// image within the same check (where a Vulkan device, lavapipe on CI, is present).
+// RMSE falling about as 1 / sqrt(spp)) and failing when one material is wrong or the BVH has lost
+// a sphere; and a tiny Vulkan image within the same check (where a Vulkan device, lavapipe on CI,
+// is present).
 #include <gtest/gtest.h>
 
 #include <cmath>
