@@ -123,9 +123,10 @@ class FftwOla {
       std::copy(x.begin() + static_cast<std::ptrdiff_t>(start), x.begin() + static_cast<std::ptrdiff_t>(start + len), in_);
       std::fill(in_ + len, in_ + n_, 0.0f);
       fftwf_execute(forward_);
-      for (std::size_t k = 0; k <= n_ / 2; ++k) {
-        const std::complex<float> v = std::complex<float>(spec_[k][0], spec_[k][1]) * H_[k];
-        spec_[k][0] = v.real(), spec_[k][1] = v.imag();
+      const float* H = reinterpret_cast<const float*>(H_.data());
+      for (std::size_t k = 0; k <= n_ / 2; ++k) {  // plain float arithmetic, as in ours (std::complex's
+        const float xr = spec_[k][0], xi = spec_[k][1], hr = H[2 * k], hi = H[2 * k + 1];  // * checks for NaN)
+        spec_[k][0] = xr * hr - xi * hi, spec_[k][1] = xr * hi + xi * hr;
       }
       fftwf_execute(inverse_);
       const std::size_t j0 = first_c > start ? first_c - start : 0, j1 = std::min(n_, M - start);
@@ -198,8 +199,9 @@ Sound freedesktop_sounds(double seconds) {
     ++used;
     if (static_cast<double>(all.samples.size()) >= seconds * all.rate) break;
   }
-  all.what = fmt::format("{} sounds of the freedesktop theme ({}/{} ...), Ogg Vorbis decoded by libsndfile, {:.0f} Hz",
-                         used, dir.string(), files.front().filename().string(), all.rate);
+  all.what = fmt::format("{} sound{} of the freedesktop theme ({}/{}{}), Ogg Vorbis decoded by libsndfile, {:.0f} Hz",
+                         used, used == 1 ? "" : "s", dir.string(), files.front().filename().string(),
+                         used == 1 ? "" : " and the next ones in name order", all.rate);
   return all;
 }
 
