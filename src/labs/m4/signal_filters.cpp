@@ -19,16 +19,22 @@
 //                       FFTW_ESTIMATE in quick runs)
 //   IIR biquads         Butterworth orders 2 .. 16, Direct Form II transposed, float: sample by
 //                       sample through every section, and section by section over the signal
+//   scipy               the Python peers, bench/peers/scipy_filters.py through /usr/bin/python3:
+//                       scipy.signal.oaconvolve (FIR) and sosfilt (IIR) in float32, timed by
+//                       Python's own clock, their outputs checked like ours; skipped with a note
+//                       where scipy is missing
 // Checks, before any timing: every FIR variant against the convolution in double on the sound
 // itself (bounds: see fir_bound_* below); each IIR order's design (DC gain 1, -3 dB at the cutoff)
 // and both float cascades against the cascade in double.
 // The answer: the crossover length, from which on the FFT overlap-add beats the better of the two
 // direct variants, in the headlines (and so in the JSON).
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <numbers>
@@ -39,6 +45,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #if defined(DP_HAVE_FFTW)
@@ -50,6 +57,8 @@
 
 #include "core/error.hpp"
 #include "core/lab.hpp"
+#include "core/process.hpp"
+#include "core/source_tree.hpp"
 #include "core/sweep.hpp"
 #include "labs/m4/signal_filters.hpp"
 
@@ -276,6 +285,91 @@ Sound load_sound(const std::string& which, double seconds, std::vector<std::stri
 }
 
 // ---------------------------------------------------------------------------------------------
+// The scipy peer: bench/peers/scipy_filters.py, fed the same sound, taps and biquads through files
+// ---------------------------------------------------------------------------------------------
+
+struct ScipyRun {
+  std::string version;
+  std::vector<std::pair<std::uint64_t, double>> fir_s, iir_s;          // (L or order, median seconds)
+  std::vector<std::pair<std::uint64_t, std::vector<float>>> fir_out, iir_out;  // the first outputs
+};
+
+template <class T>
+void write_file(const fs::path& path, std::span<const T> data) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size_bytes()));
+  if (!f) throw dp::Error(fmt::format("signal-filters: could not write {}", path.string()));
+}
+
+std::vector<float> read_floats(const fs::path& path, std::size_t n) {
+  std::vector<float> v(n);
+  std::ifstream f(path, std::ios::binary);
+  f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(float)));
+  if (!f) throw std::runtime_error(fmt::format("{} missing or short", path.filename().string()));
+  return v;
+}
+
+// Runs the peer; nullopt (and `why`) where it cannot run.
+std::optional<ScipyRun> run_scipy(std::span<const float> sound, double fc, const std::vector<double>& lengths,
+                                  const std::vector<int>& orders, std::size_t check, bool quick, std::string& why) {
+  const auto python = dp::find_program("/usr/bin/python3");
+  if (!python) {
+    why = "scipy skipped: /usr/bin/python3 not found (Debian: apt install python3-scipy).";
+    return std::nullopt;
+  }
+  const fs::path dir = fs::temp_directory_path() / fmt::format("dontpanic-signal-filters-{}", ::getpid());
+  fs::create_directories(dir);
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  write_file(dir / "signal.f32", sound);
+  std::string length_list, order_list;
+  for (const double L : lengths) {
+    const auto h = dp::filters::design_lowpass_fir(static_cast<std::size_t>(L), fc);
+    write_file(dir / fmt::format("taps_{}.f32", L), std::span<const float>(h));
+    length_list += fmt::format("{}{}", length_list.empty() ? "" : ",", L);
+  }
+  for (const int order : orders) {
+    std::vector<double> rows;
+    for (const Biquad& b : dp::filters::butterworth_lowpass(order, fc)) rows.insert(rows.end(), {b.b0, b.b1, b.b2, 1.0, b.a1, b.a2});
+    write_file(dir / fmt::format("sos_{}.f64", order), std::span<const double>(rows));
+    order_list += fmt::format("{}{}", order_list.empty() ? "" : ",", order);
+  }
+  const auto proc = dp::run_process({*python, (dp::source_dir() / "bench" / "peers" / "scipy_filters.py").string(), "--dir",
+                                     dir.string(), "--lengths", length_list, "--orders", order_list, "--check",
+                                     std::to_string(check), "--repeats", quick ? "3" : "7"},
+                                    {}, 600);
+  ScipyRun run;
+  try {
+    const auto start = proc.output.rfind("\n{");
+    const auto j = nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
+    if (j.contains("skipped")) {
+      why = fmt::format("scipy skipped: {}", j.at("skipped").get<std::string>());
+      return std::nullopt;
+    }
+    run.version = j.at("scipy");
+    for (const double L : lengths) {
+      const auto key = fmt::format("{}", L);
+      run.fir_s.emplace_back(static_cast<std::uint64_t>(L), j.at("fir_s").at(key).get<double>());
+      run.fir_out.emplace_back(static_cast<std::uint64_t>(L), read_floats(dir / fmt::format("out_fir_{}.f32", L), check));
+    }
+    for (const int order : orders) {
+      run.iir_s.emplace_back(order, j.at("iir_s").at(std::to_string(order)).get<double>());
+      run.iir_out.emplace_back(order, read_floats(dir / fmt::format("out_iir_{}.f32", order), check));
+    }
+  } catch (const std::exception& e) {
+    why = fmt::format("scipy skipped: scipy_filters.py exited with {}{} ({}): {}", proc.exit_code,
+                      proc.timed_out ? " (timed out)" : "", e.what(), proc.output.substr(0, 300));
+    return std::nullopt;
+  }
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The checks' error bounds (u = 2^-24, the unit roundoff of float)
 // ---------------------------------------------------------------------------------------------
 constexpr double kU = 0x1p-24;
@@ -482,6 +576,59 @@ void run(dp::LabContext& ctx) {
     }
   }
 
+  // The scipy peer, timed inside Python; its first outputs checked against the same references
+  // as ours before its points are recorded. Its transform sizes (mixed radix) and arithmetic are
+  // its own: the bound is four times ours, with N the largest transform it could use (the whole
+  // sound in one block); its measured errors were up to 10 times ours.
+  const std::string scipy_fir = "scipy oaconvolve (float32)", scipy_iir = "scipy sosfilt (float32)";
+  bool have_scipy = false;
+  {
+    const std::size_t check = std::min<std::size_t>(N, 12000);
+    std::string why;
+    if (const auto peer = run_scipy(sound.samples, fc, measured, orders, check, ctx.quick, why)) {
+      have_scipy = true;
+      for (std::size_t i = 0; i < peer->fir_s.size(); ++i) {
+        const std::size_t L = peer->fir_s[i].first;
+        const auto h = dp::filters::design_lowpass_fir(L, fc);
+        const auto x = input(L, check);
+        const auto ref = dp::filters::fir_reference(h, x, check);
+        double h_l1 = 0;
+        for (const float t : h) h_l1 += std::abs(t);
+        const double err = relative_rms_error<float>(peer->fir_out[i].second, ref.y);
+        const double bound = 4 * fir_bound_fft(std::bit_ceil(N + L), h_l1, rms(x.subspan(L - 1)), rms(ref.y));
+        ctx.result.add_check(fmt::format("{}, L = {}: matches the convolution in double", scipy_fir, L), err <= bound,
+                             fmt::format("its first {} outputs: relative RMS error {:.3g}, bound {:.3g} (4 x our overlap-add's "
+                                         "bound with N = {})", check, err, bound, std::bit_ceil(N + L)));
+        const double seconds = peer->fir_s[i].second;
+        const dp::Stats s{.median_ns = seconds * 1e9, .p10_ns = seconds * 1e9, .p90_ns = seconds * 1e9,
+                          .min_ns = seconds * 1e9, .reps = ctx.quick ? 3 : 7};
+        ctx.result.add_point(scipy_fir, "taps", static_cast<double>(L), s.per(static_cast<double>(N)),
+                             static_cast<double>(N) / seconds * 1e-6, mss, "sample");
+      }
+      for (std::size_t i = 0; i < peer->iir_s.size(); ++i) {
+        const int order = static_cast<int>(peer->iir_s[i].first);
+        const auto sections = dp::filters::butterworth_lowpass(order, fc);
+        const auto x = std::span<const float>(sound.samples).first(check);
+        std::vector<double> want(check);
+        dp::filters::biquad_cascade<double>(sections, x, std::span<double>(want));
+        const double err = relative_rms_error<float>(peer->iir_out[i].second, want);
+        const double bound = iir_bound(dp::filters::biquad_error_gain(sections), rms(x), rms(want));
+        ctx.result.add_check(fmt::format("{}, order {}: matches the cascade in double", scipy_iir, order), err <= bound,
+                             fmt::format("its first {} outputs: relative RMS error {:.3g}, bound {:.3g}", check, err, bound));
+        const double seconds = peer->iir_s[i].second;
+        const dp::Stats s{.median_ns = seconds * 1e9, .p10_ns = seconds * 1e9, .p90_ns = seconds * 1e9,
+                          .min_ns = seconds * 1e9, .reps = ctx.quick ? 3 : 7};
+        ctx.result.add_point(scipy_iir, "order", order, s.per(static_cast<double>(N)), static_cast<double>(N) / seconds * 1e-6,
+                             mss, "sample");
+      }
+      ctx.result.notes.push_back(fmt::format(
+          "scipy {} (bench/peers/scipy_filters.py, /usr/bin/python3): oaconvolve and sosfilt on the same sound in float32, "
+          "one thread, median of {} runs by Python's own clock (no spread reported).", peer->version, ctx.quick ? 3 : 7));
+    } else {
+      ctx.result.notes.push_back(why);
+    }
+  }
+
   // 3. Plots, headlines, notes.
   std::vector<std::string> fir_names = {"direct", "direct SIMD", "FFT overlap-add (ours)"};
 #if defined(DP_HAVE_FFTW)
@@ -489,13 +636,15 @@ void run(dp::LabContext& ctx) {
 #else
   ctx.result.notes.push_back("FFTW was not found when this was built (Debian: libfftw3-dev): the overlap-add has no library peer.");
 #endif
+  std::vector<std::string> plot_fir = fir_names, plot_iir = {"IIR biquads, sample by sample", "IIR biquads, section by section"};
+  if (have_scipy) plot_fir.push_back(scipy_fir), plot_iir.push_back(scipy_iir);
   ctx.result.plots.push_back({.name = "fir", .title = fmt::format("FIR low-pass ({} Hz) on {:.0f} Hz audio, one thread", cutoff_hz, sound.rate),
                               .xlabel = "filter length (taps)", .ylabel = "Msamples/s", .y = dp::PlotSpec::Y::throughput,
-                              .logx = true, .logy = true, .variants = fir_names, .markers = {}});
+                              .logx = true, .logy = true, .variants = plot_fir, .markers = {}});
   ctx.result.plots.push_back({.name = "iir", .title = "IIR Butterworth low-pass, biquad cascade (float), one thread",
                               .xlabel = "filter order", .ylabel = "Msamples/s", .y = dp::PlotSpec::Y::throughput,
                               .logx = true, .logy = false,
-                              .variants = {"IIR biquads, sample by sample", "IIR biquads, section by section"}, .markers = {}});
+                              .variants = plot_iir, .markers = {}});
   for (const std::string& fft : fir_names) {
     if (fft.find("FFT") == std::string::npos) continue;
     const Crossover c = crossover(ctx.result, fft, measured);
@@ -506,7 +655,7 @@ void run(dp::LabContext& ctx) {
                         : fmt::format("L = {} taps (measured: slower or equal at {}, faster at {} and every longer L)", c.taps,
                                       c.below, c.taps)});
   }
-  for (const std::string& name : fir_names) {
+  for (const std::string& name : plot_fir) {
     const auto* s = ctx.result.find_series(name);
     if (!s || s->points.empty()) continue;
     ctx.result.headlines.push_back(
@@ -514,7 +663,7 @@ void run(dp::LabContext& ctx) {
          fmt::format("{:.0f} at L = {}, {:.1f} at L = {}", s->points.front().throughput, s->points.front().x,
                      s->points.back().throughput, s->points.back().x)});
   }
-  for (const char* name : {"IIR biquads, sample by sample", "IIR biquads, section by section"})
+  for (const std::string& name : plot_iir)
     if (const dp::Point* p = ctx.result.point_at(name, 8))
       ctx.result.headlines.push_back({fmt::format("{}, order 8: Msamples/s", name), fmt::format("{:.0f}", p->throughput)});
 
