@@ -122,7 +122,7 @@ TEST(IntegralImages, GpuTwoPassMatchesSerial) {
     const Table g = sat.build(img);
     EXPECT_EQ(g.s, t.s) << w << "x" << h;
   }
-  Image<std::uint8_t> white(2100, 8300, 1);  // 255 * 2100 * 8300 = 4.4e9: the last sums wrap
+  Image<std::uint8_t> white(16500, 1025, 1);  // 255 * 16500 * 1025 = 4.3e9 > 2^32: the last sums wrap
   std::fill(white.data.begin(), white.data.end(), 255);
   Table t(white.width, white.height);
   in::sat_serial(white, t);

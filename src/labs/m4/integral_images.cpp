@@ -283,7 +283,7 @@ void run(dp::LabContext& ctx) {
     if (bench.check(fmt::format("OpenCV cv::integral, {}", size), ok, detail))
       bench.time("table: OpenCV cv::integral", "pixels", px, px, [&] { cv_integral(img, t); benchmark::DoNotOptimize(t.s.data()); });
 #endif
-    if (gpu.available()) gpu.step(ctx, bench, img, want);
+    if (gpu.available() && (!ctx.quick || su == static_cast<std::uint64_t>(scales.front()))) gpu.step(ctx, bench, img, want);  // lavapipe is slow: quick = one size
   }
 
   // --- A K x K box sum per pixel: naive, running sums, table lookups, OpenCV ---
