@@ -1,7 +1,8 @@
 // The integral-images lab's tables and box sums (src/labs/m4/integral_images.hpp): the serial and
 // the parallel scan against uint64 sums on images with fewer rows than threads, the modulo-2^32
 // wrap of a table that overflows while its box sums stay exact, and box sums from a padded table
-// for kernels larger than the image.
+// for kernels larger than the image; the GPU's two-pass table against the serial one (skipped
+// without a Vulkan device).
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -11,6 +12,13 @@
 #include "core/thread_team.hpp"
 #include "labs/m4/image_filters.hpp"
 #include "labs/m4/integral_images.hpp"
+#include "labs/m4/integral_images_gpu.hpp"
+#if defined(DP_HAVE_GPU)
+#include <optional>
+
+#include "core/error.hpp"
+#include "gpu/gpu.hpp"
+#endif
 
 namespace {
 
@@ -94,5 +102,34 @@ TEST(IntegralImages, BoxFromPaddedTableMatchesReference) {
       }
     }
 }
+
+#if defined(DP_HAVE_GPU)
+// The GPU's table equals the serial one exactly, on random images whose rows are shorter than,
+// equal to and longer than a workgroup's 256-pixel chunk, and on a white image whose sums wrap.
+TEST(IntegralImages, GpuTwoPassMatchesSerial) {
+  std::optional<dp::gpu::Device> device;
+  try {
+    device.emplace(dp::gpu::DeviceOptions{.selector = {}, .validation = true});
+  } catch (const dp::Unavailable& e) {
+    GTEST_SKIP() << "no Vulkan device here: " << e.what();
+  }
+  in::GpuSat sat(*device);
+  std::mt19937 rng(17);
+  for (const auto& [w, h] : {std::pair{1, 1}, {3, 1}, {1, 5}, {255, 2}, {256, 3}, {257, 4}, {600, 33}, {1029, 7}}) {
+    const auto img = random_image(w, h, rng);
+    Table t(w, h);
+    in::sat_serial(img, t);
+    const Table g = sat.build(img);
+    EXPECT_EQ(g.s, t.s) << w << "x" << h;
+  }
+  Image<std::uint8_t> white(16500, 1025, 1);  // 255 * 16500 * 1025 = 4.3e9 > 2^32: the last sums wrap
+  std::fill(white.data.begin(), white.data.end(), 255);
+  Table t(white.width, white.height);
+  in::sat_serial(white, t);
+  EXPECT_EQ(sat.build(white).s, t.s) << "wrapping modulo 2^32 as the CPU";
+  const auto c = dp::gpu::validation_check(*device);
+  EXPECT_TRUE(c.passed) << c.detail;
+}
+#endif
 
 }  // namespace

@@ -10,6 +10,11 @@
 //     scan then propagate    T threads: each band of rows builds its own table, a barrier, then
 //                            each band adds the sums of the bands above it (2 passes of work)
 //     OpenCV                 cv::integral(src, sum, CV_32S), in the same run
+//     GPU, two passes        (Vulkan, integral_images_gpu.hpp, shaders/scan/) a row scan, one
+//                            workgroup per row (subgroup scans + shared memory), then a column
+//                            scan, one thread per column; kernel time from GPU timestamps, the
+//                            upload of the image and the download of the table timed apart.
+//                            No Vulkan device (or a build without it): skipped, with a note
 //   a K x K box sum per pixel (replicate border), K = 3 ... 63, on the scale x scale image:
 //     naive                  K^2 loads and adds per pixel (up to K = 15)
 //     running sums           running column sums, then a running sum along each row (O(1) per
@@ -19,7 +24,8 @@
 //     table, built each time the same, with the padding and the table's build inside the time
 //     OpenCV                 cv::boxFilter(src, dst, CV_32S, K x K, normalize = false,
 //                            BORDER_REPLICATE)
-// Checks, before timing: every table against uint64 sums (mod 2^32, the table's type), every box
+// Checks, before timing: every table against uint64 sums (mod 2^32, the table's type; the GPU's
+// also on fresh random images of odd sizes), every box
 // sum exactly against a double-precision direct sum (integers below 2^53: exact).
 //
 //   dontpanic run integral-images              tables up to 4096 x 4096, box filters at 2048 x 2048
@@ -49,6 +55,12 @@
 #include "labs/m4/image_filters.hpp"
 #include "labs/m4/image_io.hpp"
 #include "labs/m4/integral_images.hpp"
+#include "labs/m4/integral_images_gpu.hpp"
+#if defined(DP_HAVE_GPU)
+#include <random>
+
+#include "labs/gpu_lab.hpp"
+#endif
 
 namespace {
 
@@ -138,6 +150,100 @@ std::pair<bool, std::string> same_table(const Table& t, const std::vector<std::u
                              first / t.stride(), first % t.stride(), t.s[first], want[first] & 0xffffffffu)};
 }
 
+// ---------------------------------------------------------------------------------------------
+// The GPU variant (where this build and this machine have a Vulkan device)
+// ---------------------------------------------------------------------------------------------
+
+const std::string kGpuKernels = "table: GPU, row scan + column scan (kernels)";
+const std::string kGpuUpload = "table: GPU upload (u8 image)";
+const std::string kGpuDownload = "table: GPU download (uint32 table)";
+
+#if defined(DP_HAVE_GPU)
+struct GpuPart {
+  std::unique_ptr<dp::gpu::Device> device;
+  std::unique_ptr<dp::integral::GpuSat> sat;
+
+  explicit GpuPart(dp::LabContext& ctx) {
+    try {
+      device = dp::gpu::open_lab_device(ctx, {.timestamps = true});
+      sat = std::make_unique<dp::integral::GpuSat>(*device);
+    } catch (const dp::Error& e) {
+      device.reset();
+      ctx.result.notes.push_back(fmt::format("GPU variants skipped: {}", e.what()));
+    }
+  }
+  bool available() const { return sat != nullptr; }
+
+  // Whether to run the GPU at this size: quick mode, one size (the smallest); on a CPU device
+  // (lavapipe, some 5 Mpixel/s on 2 cores) up to 1 Mpixel, with a note, so a full run stays minutes.
+  bool wants(dp::LabContext& ctx, const U8& img) {
+    if (!available() || (ctx.quick && done_ > 0)) return false;
+    if (device->is_cpu() && img.pixels() > kCpuDeviceMaxPixels) {
+      if (!noted_cap_)
+        ctx.result.notes.push_back(fmt::format("GPU variants stop at {} pixels on '{}' (a CPU device: the larger tables would take "
+                                               "seconds each)", kCpuDeviceMaxPixels, device->report().name));
+      noted_cap_ = true;
+      return false;
+    }
+    ++done_;
+    return true;
+  }
+  static constexpr std::size_t kCpuDeviceMaxPixels = 1024 * 1024;
+  int done_ = 0;
+  bool noted_cap_ = false;
+
+  // Fresh random images of odd sizes (rows shorter and longer than a workgroup's 256 pixels, a
+  // single pixel, one row, one column), each table exactly equal to the uint64 sums mod 2^32.
+  void check_random(Bench& bench) {
+    std::mt19937 rng(std::random_device{}());
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (const auto& [w, h] : {std::pair{1, 1}, {7, 3}, {1, 300}, {300, 1}, {257, 129}, {1000, 17}}) {
+      U8 img(w, h, 1);
+      for (auto& v : img.data) v = static_cast<std::uint8_t>(byte(rng));
+      const auto [ok, detail] = same_table(sat->build(img), dp::integral::reference_sat(img));
+      bench.check(fmt::format("GPU table, random {} x {}", w, h), ok, detail);
+    }
+  }
+
+  // The photograph's table on the GPU: checked, then the kernels, the upload and the download
+  // each timed on the GPU clock.
+  void step(dp::LabContext& ctx, Bench& bench, const U8& img, const std::vector<std::uint64_t>& want) {
+    const double px = static_cast<double>(img.pixels());
+    const auto [ok, detail] = same_table(sat->build(img), want);
+    if (!bench.check(fmt::format("GPU table, {} x {}", img.width, img.height), ok, detail)) return;
+    dp::integral::GpuSat::Buffers b(*device, img.width, img.height);
+    b.image.upload(std::span<const std::uint8_t>(img.data));  // also leaves the image in b.image's staging
+    const int reps = dp::gpu::gpu_reps(ctx);
+    const double warmup = dp::gpu::gpu_warmup_seconds(ctx);
+    const auto add = [&](const std::string& series, const dp::Stats& s) {
+      ctx.result.add_point(series, "pixels", px, s, px / s.median_ns * 1e3, "Mpixel/s");
+    };
+    add(kGpuKernels, dp::gpu::gpu_time_repeated(*device, [&](dp::gpu::Sequence& q) { sat->record(q, b, img.width, img.height); }, reps, warmup));
+    add(kGpuUpload, dp::gpu::gpu_time_repeated(*device, [&](dp::gpu::Sequence& q) { q.upload(b.image); }, reps, warmup));
+    add(kGpuDownload, dp::gpu::gpu_time_repeated(*device, [&](dp::gpu::Sequence& q) { q.download(b.table); }, reps, warmup));
+  }
+
+  void finish(dp::LabContext& ctx) const {
+    if (!available()) return;
+    ctx.result.notes.push_back(fmt::format("GPU ({}): kernel times from GPU timestamps (both passes, the barrier between them "
+                                           "included); upload (staging -> device) and download (device -> staging) timed apart, "
+                                           "on the GPU clock too.", device->report().name));
+    dp::gpu::add_validation_check(*device, ctx);
+  }
+};
+#else
+struct GpuPart {
+  explicit GpuPart(dp::LabContext& ctx) {
+    ctx.result.notes.push_back("GPU variants skipped: this build has no Vulkan layer (libvulkan-dev, libshaderc-dev).");
+  }
+  bool available() const { return false; }
+  bool wants(dp::LabContext&, const U8&) { return false; }
+  void check_random(Bench&) {}
+  void step(dp::LabContext&, Bench&, const U8&, const std::vector<std::uint64_t>&) {}
+  void finish(dp::LabContext&) const {}
+};
+#endif
+
 void run(dp::LabContext& ctx) {
   const int scale = static_cast<int>(ctx.params.integer("scale"));
   const int cpus = std::max<int>(1, static_cast<int>(dp::allowed_cpus().size()));
@@ -155,6 +261,8 @@ void run(dp::LabContext& ctx) {
 #endif
   if (dp::kSanitized) ctx.result.notes.push_back("Sanitizer build: the times mean nothing here, only the checks do.");
   Bench bench{ctx, {}, 0};
+  GpuPart gpu(ctx);
+  if (gpu.available()) gpu.check_random(bench);
 
   // --- Building the table: serial, scan then propagate, OpenCV ---
   std::vector<int> scales = ctx.quick ? std::vector<int>{1, 2} : std::vector<int>{1, 2, 4, 8};
@@ -194,6 +302,7 @@ void run(dp::LabContext& ctx) {
     if (bench.check(fmt::format("OpenCV cv::integral, {}", size), ok, detail))
       bench.time("table: OpenCV cv::integral", "pixels", px, px, [&] { cv_integral(img, t); benchmark::DoNotOptimize(t.s.data()); });
 #endif
+    if (gpu.wants(ctx, img)) gpu.step(ctx, bench, img, want);
   }
 
   // --- A K x K box sum per pixel: naive, running sums, table lookups, OpenCV ---
@@ -258,6 +367,8 @@ void run(dp::LabContext& ctx) {
     for (const int tc : thread_counts)
       line += fmt::format(", scan-propagate x{} {}", tc, mpx(fmt::format("table: scan then propagate, {} thread{}", tc, tc > 1 ? "s" : ""), x));
     if (r.point_at("table: OpenCV cv::integral", x)) line += fmt::format(", OpenCV {}", mpx("table: OpenCV cv::integral", x));
+    if (r.point_at(kGpuKernels, x))
+      line += fmt::format(", GPU kernels {} (upload {}, download {})", mpx(kGpuKernels, x), mpx(kGpuUpload, x), mpx(kGpuDownload, x));
     ctx.result.headlines.push_back({fmt::format("building a table of {:.0f} Mpixel (Mpixel/s)", x / 1e6), line});
   }
   for (const double k : {3.0, 63.0})
@@ -271,6 +382,7 @@ void run(dp::LabContext& ctx) {
   std::vector<std::string> table_series = {"table: serial", kSimdName};
   for (const int tc : thread_counts) table_series.push_back(fmt::format("table: scan then propagate, {} thread{}", tc, tc > 1 ? "s" : ""));
   table_series.push_back("table: OpenCV cv::integral");
+  if (gpu.available()) table_series.insert(table_series.end(), {kGpuKernels, kGpuUpload, kGpuDownload});
   ctx.result.plots.push_back(dp::PlotSpec{.name = "table", .title = "building a summed-area table (u8 -> uint32)",
                                           .xlabel = "image pixels", .ylabel = "Mpixel/s (pixels / time)",
                                           .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = false,
@@ -282,7 +394,7 @@ void run(dp::LabContext& ctx) {
                                           .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = true, .variants = box_series});
   ctx.result.series.erase(std::remove_if(ctx.result.series.begin(), ctx.result.series.end(), [](const dp::Series& s) { return s.points.empty(); }),
                           ctx.result.series.end());
-  ctx.result.notes.push_back("The GPU version of the scan (src/gpu, as gpu-reduce) is not written yet.");
+  gpu.finish(ctx);
 }
 
 }  // namespace
