@@ -6,7 +6,7 @@
 //   random_uniform(r, c, d, rng)   r x c, each entry nonzero with probability d, values in [-1, 1)
 //   rmat(scale, edges, rng)        an R-MAT power-law graph's adjacency matrix (Graph500's a, b, c)
 //   split_by_rows / _by_nonzeros   where each of `parts` threads starts and ends, in rows
-//   Ell                            ELLPACK: every row padded to the longest, stored column-major
+//   Ell                            ELLPACK: every row padded to the longest, blocks of 16 rows
 //   dense_gemv_rows                our vectorized dense y = A x, for rows [begin, end)
 //   Reference, reference_product   y in double through a dense row, and sum |a_ij x_j| per row
 //   compare_product                a float y against the reference, with a rounding-error bound
@@ -136,18 +136,27 @@ inline std::vector<std::size_t> share_nonzeros(const Csr& a, const std::vector<s
 }
 
 // ---------------------------------------------------------------------------------------------
-// ELLPACK: every row padded to `width`, the longest row's length, stored column-major:
-// entry j of row r at [j * rows + r]. The kernel walks 16 rows side by side (one SIMD register
-// of sums, one gather of x per step): no row_ptr, no per-row loop bounds, regular memory.
-// Padding holds value 0 at column 0, so x[0] is multiplied by 0 (x must be finite).
+// ELLPACK: every row padded to `width`, the longest row's length, so that 16 rows can go side by
+// side in SIMD lanes: one register of 16 sums, one gather of x per step, no row_ptr, no per-row
+// loop bounds. Stored in blocks of kEllBlock = 16 rows, each block column-major: entry j of the
+// block's row i at [block * 16 * width + j * 16 + i], so a block's data is one contiguous run.
+// (Textbook ELL is column-major over ALL rows, entry j of row r at [j * rows + r]; walking one
+// block of rows then jumps rows * 4 bytes per step, a new page (and TLB entry) each time. This
+// blocked layout is SELL-C-sigma's with C = 16 and no sorting, but
+// with one width for all blocks.) Padding holds value 0 at column 0 (x must be finite), and the
+// last block is padded with empty rows.
 // Its cost is rows x width entries however many are real: fine when rows are alike (uniform
 // random), ruinous on a power law, where width is the one huge row (padding_factor says how much).
 // ---------------------------------------------------------------------------------------------
+inline constexpr std::size_t kEllBlock = 16;
+
 struct Ell {
   std::size_t rows = 0, cols = 0, width = 0, real = 0;  // real: the nonzeros among rows * width
-  std::vector<std::uint32_t> col;
+  std::vector<std::uint32_t> col;                        // blocks * kEllBlock * width
   std::vector<float> val;
 
+  std::size_t blocks() const { return (rows + kEllBlock - 1) / kEllBlock; }
+  std::size_t at(std::size_t r, std::size_t j) const { return (r / kEllBlock * width + j) * kEllBlock + r % kEllBlock; }
   std::size_t bytes() const { return 4 * (col.size() + val.size()); }
   double padding_factor() const { return real ? static_cast<double>(rows * width) / static_cast<double>(real) : 1.0; }
   static std::size_t width_of(const Csr& a) {
@@ -158,37 +167,31 @@ struct Ell {
 
   static Ell from_csr(const Csr& a) {
     Ell e{a.rows, a.cols, width_of(a), a.nnz(), {}, {}};
-    e.col.assign(e.rows * e.width, 0);
-    e.val.assign(e.rows * e.width, 0.0f);
+    e.col.assign(e.blocks() * kEllBlock * e.width, 0);
+    e.val.assign(e.blocks() * kEllBlock * e.width, 0.0f);
     for (std::size_t r = 0; r < a.rows; ++r)
       for (std::uint32_t p = a.row_ptr[r]; p < a.row_ptr[r + 1]; ++p) {
-        const std::size_t j = p - a.row_ptr[r];
-        e.col[j * e.rows + r] = a.col[p];
-        e.val[j * e.rows + r] = a.val[p];
+        e.col[e.at(r, p - a.row_ptr[r])] = a.col[p];
+        e.val[e.at(r, p - a.row_ptr[r])] = a.val[p];
       }
     return e;
   }
 };
 
-// y[r] for rows [begin, end), in blocks of kEllBlock rows: the block's sums stay in registers
-// while j walks the width.
-inline constexpr std::size_t kEllBlock = 16;
+// y[r] for rows [begin, end): whole blocks of 16 rows are computed (padding rows too, they are
+// stored), only the rows inside [begin, end) are written.
 inline void ell_spmv_rows(const Ell& e, std::span<const float> x, std::span<float> y, std::size_t begin, std::size_t end) {
-  for (std::size_t r0 = begin; r0 < end; r0 += kEllBlock) {
-    const std::size_t n = std::min(kEllBlock, end - r0);
+  if (begin >= end) return;
+  for (std::size_t b = begin / kEllBlock; b <= (end - 1) / kEllBlock; ++b) {
+    const float* v = e.val.data() + b * kEllBlock * e.width;
+    const std::uint32_t* c = e.col.data() + b * kEllBlock * e.width;
     float sum[kEllBlock] = {};
-    if (n == kEllBlock) {
-      for (std::size_t j = 0; j < e.width; ++j) {
-        const float* v = e.val.data() + j * e.rows + r0;
-        const std::uint32_t* c = e.col.data() + j * e.rows + r0;
+    for (std::size_t j = 0; j < e.width; ++j, v += kEllBlock, c += kEllBlock) {
 #pragma GCC unroll 16
-        for (std::size_t i = 0; i < kEllBlock; ++i) sum[i] += v[i] * x[c[i]];  // a gather
-      }
-    } else {  // the last, short block
-      for (std::size_t j = 0; j < e.width; ++j)
-        for (std::size_t i = 0; i < n; ++i) sum[i] += e.val[j * e.rows + r0 + i] * x[e.col[j * e.rows + r0 + i]];
+      for (std::size_t i = 0; i < kEllBlock; ++i) sum[i] += v[i] * x[c[i]];  // a gather
     }
-    std::copy_n(sum, n, y.begin() + static_cast<std::ptrdiff_t>(r0));
+    const std::size_t r0 = std::max(begin, b * kEllBlock), r1 = std::min(end, (b + 1) * kEllBlock);
+    for (std::size_t r = r0; r < r1; ++r) y[r] = sum[r - b * kEllBlock];
   }
 }
 
