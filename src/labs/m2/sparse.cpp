@@ -244,6 +244,9 @@ void run(dp::LabContext& ctx) {
   const auto edge_factor = static_cast<std::size_t>(ctx.params.integer("edges"));
   const int max_threads = std::max<int>(1, static_cast<int>(dp::allowed_cpus().size()));
   const std::string all = fmt::format("{} threads", max_threads);
+  std::vector<int> thread_counts;  // 1, 2, 3, 4, 8, 16 ... and max_threads: every count on a laptop
+  for (int t = 1; t < max_threads; t = t < 4 ? t + 1 : 2 * t) thread_counts.push_back(t);
+  thread_counts.push_back(max_threads);
   const auto& densities = ctx.quick ? kDensitiesQuick : kDensitiesFull;
 
   // ---- check: small shapes, then every timed matrix before it is timed ----
@@ -274,7 +277,7 @@ void run(dp::LabContext& ctx) {
   Operand& top = uniform.front();
   const auto dense_rows = [&](std::size_t b, std::size_t e) { dp::spmv::dense_gemv_rows(dense, n, top.x, top.y, b, e); };
   std::map<int, dp::Stats> dense_by_threads;  // also the scaling plot's dense series
-  for (int t = 1; t <= max_threads; ++t) {
+  for (const int t : thread_counts) {
     Parallel p(dp::spmv::split_by_rows(n, t), dense_rows);
     dense_by_threads[t] = time("scaling: dense", "threads", t, dense_flops, 0, [&] { p.team.run(); });
   }
@@ -321,7 +324,7 @@ void run(dp::LabContext& ctx) {
   for (Operand* op : {&scaled, &graph}) {
     const std::string which = op == &graph ? "R-MAT" : "uniform";
     const auto rows = [op](std::size_t b, std::size_t e) { dp::sparse::spmv_rows(op->csr, op->x, op->y, b, e); };
-    for (int t = 1; t <= max_threads; ++t) {
+    for (const int t : thread_counts) {
       Parallel by_rows(dp::spmv::split_by_rows(op->csr.rows, t), rows);
       time(fmt::format("scaling: {}, csr by rows", which), "threads", t, op->flops(), op->csr_bytes(), [&] { by_rows.team.run(); });
       Parallel by_nnz(dp::spmv::split_by_nonzeros(op->csr, t), rows);
