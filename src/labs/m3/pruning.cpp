@@ -89,14 +89,8 @@ using namespace dp::pruning;  // NOLINT: the lab's own helpers, beside it
 
 // One dot product per (b, n): W's nonzeros are streamed once per batch row.
 [[gnu::noinline]] void csr_row_by_row(ConstView<float> x, const dp::sparse::Csr& w, MatrixView<float> y) {
-  for (std::size_t b = 0; b < x.rows; ++b) {
-    const float* xb = x.data + b * x.cols;
-    for (std::size_t n = 0; n < w.rows; ++n) {
-      float s = 0;
-      for (std::uint32_t p = w.row_ptr[n]; p < w.row_ptr[n + 1]; ++p) s += w.val[p] * xb[w.col[p]];
-      y(b, n) = s;
-    }
-  }
+  for (std::size_t b = 0; b < x.rows; ++b)  // spmv_rows: sparse_formats.hpp, shared with m2's sparse lab
+    dp::sparse::spmv_rows(w, {x.data + b * x.cols, x.cols}, {y.data + b * y.cols, w.rows}, 0, w.rows);
 }
 
 // 2:4: the csr kernel with the structure known. No row_ptr (every row has 2 values per group),
@@ -270,21 +264,10 @@ void check_pruning(dp::LabContext& ctx, const Matrix& w0, double sparsity) {
 
 const std::vector<double> kSparsities = {0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98};
 
-// The density (%) below which CSR beats dense: where t_csr / t_dense crosses 1 (t_csr: the faster
-// of the two CSR kernels; row by row wins at small batches, where a 64-input block is mostly
-// empty), interpolated on log scales between the two measured densities around it.
-// Negative: never; above 100: always.
-double crossover_density(const std::vector<std::pair<double, double>>& density_ratio) {  // high to low density
-  for (std::size_t i = density_ratio.size(); i-- > 0;) {  // from the sparsest up
-    if (density_ratio[i].second < 1) continue;
-    if (i + 1 == density_ratio.size()) return -1;  // slower even at the sparsest point
-    const auto [d1, r1] = density_ratio[i];
-    const auto [d0, r0] = density_ratio[i + 1];
-    const double t = std::log(r0) / (std::log(r0) - std::log(r1));  // r0 < 1 <= r1
-    return std::exp(std::log(d0) + t * (std::log(d1) - std::log(d0)));
-  }
-  return 1000;
-}
+// The density (%) below which CSR beats dense: dp::sparse::crossover_density (sparse_formats.hpp)
+// on t_csr / t_dense, t_csr the faster of the two CSR kernels (row by row wins at small batches,
+// where a 64-input block is mostly empty). Negative: never; above 100: always.
+using dp::sparse::crossover_density;
 
 void run(dp::LabContext& ctx) {
   const std::uint64_t seed = std::random_device{}();

@@ -4,7 +4,10 @@
 // Index
 //   prune_magnitude(w, s)   zero exactly round(s * size) of the smallest |w| (unstructured)
 //   prune_2_4(w, rows, k)   in every group of 4 consecutive weights of a row, keep the 2 largest
-//   Csr                     compressed sparse rows: row_ptr, col, val; from_dense / to_dense
+//   Csr                     compressed sparse rows: row_ptr, col, val; from_dense / to_dense,
+//                           from_arrays (checks arrays built elsewhere; throws on invalid CSR)
+//   spmv_rows(a, x, y, ..)  y[r] = row r of a · x for rows [begin, end): the textbook CSR loop
+//   crossover_density       where measured sparse/dense time ratios cross 1 (log-interpolated)
 //   TwoFour                 2:4 structured: 2 values per group of 4 and their 2-bit positions
 //   TwoFourPanels           the same, laid out for a register-blocked kernel: panels of rows
 //
@@ -21,6 +24,8 @@
 #include <cstdint>
 #include <numeric>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -100,6 +105,32 @@ struct Csr {
     return m;
   }
 
+  // Takes arrays built elsewhere (a generator, a file) and checks that they are CSR, in the
+  // canonical form from_dense makes: row_ptr has rows + 1 entries, starts at 0, never decreases
+  // and ends at nnz; col and val have nnz entries; each row's columns are < cols and strictly
+  // increasing (sorted, no duplicates). Throws dp::Error naming the first thing that is wrong.
+  static Csr from_arrays(std::size_t rows, std::size_t cols, std::vector<std::uint32_t> row_ptr,
+                         std::vector<std::uint32_t> col, std::vector<float> val) {
+    const auto bad = [&](const std::string& what) { return Error(fmt::format("invalid CSR ({}x{}): {}", rows, cols, what)); };
+    if (row_ptr.size() != rows + 1)
+      throw bad(fmt::format("row_ptr has {} entries, a {}-row matrix needs rows + 1 = {}", row_ptr.size(), rows, rows + 1));
+    if (col.size() != val.size()) throw bad(fmt::format("{} column indices but {} values: one of each per nonzero", col.size(), val.size()));
+    if (row_ptr[0] != 0) throw bad(fmt::format("row_ptr[0] is {}, it must be 0", row_ptr[0]));
+    if (row_ptr[rows] != val.size())
+      throw bad(fmt::format("row_ptr[{}] (the last) is {}, it must equal the number of nonzeros, {}", rows, row_ptr[rows], val.size()));
+    for (std::size_t r = 0; r < rows; ++r)  // first, so that every row's range lies inside col
+      if (row_ptr[r + 1] < row_ptr[r])
+        throw bad(fmt::format("row_ptr decreases at row {} ({} then {}): a row cannot end before it starts", r, row_ptr[r], row_ptr[r + 1]));
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::uint32_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+        if (col[p] >= cols) throw bad(fmt::format("row {} has column {}, outside 0..{}", r, col[p], cols - 1));
+        if (p > row_ptr[r] && col[p] <= col[p - 1])
+          throw bad(fmt::format("row {}: column {} after column {}; columns must be strictly increasing (sorted, no duplicates)", r, col[p], col[p - 1]));
+      }
+    }
+    return Csr{rows, cols, std::move(row_ptr), std::move(col), std::move(val)};
+  }
+
   std::vector<float> to_dense() const {
     std::vector<float> w(rows * cols, 0.0f);
     for (std::size_t r = 0; r < rows; ++r)
@@ -107,6 +138,34 @@ struct Csr {
     return w;
   }
 };
+
+// The textbook sparse matrix-vector product over rows [begin, end): y[r] = sum over the nonzeros
+// p of row r of val[p] * x[col[p]]. x has a.cols entries, y has a.rows. One running sum per row,
+// one gathered x per nonzero: its speed is the latency of that chain and of the gathers.
+inline void spmv_rows(const Csr& a, std::span<const float> x, std::span<float> y, std::size_t begin, std::size_t end) {
+  for (std::size_t r = begin; r < end; ++r) {
+    float s = 0;
+    for (std::uint32_t p = a.row_ptr[r]; p < a.row_ptr[r + 1]; ++p) s += a.val[p] * x[a.col[p]];
+    y[r] = s;
+  }
+}
+
+// Where a sparse kernel starts beating a dense one, from (density, t_sparse / t_dense) pairs
+// ordered from dense to sparse (density in any unit, > 0): the density where the ratio crosses 1,
+// interpolated on log scales between the two measured densities around it, searching from the
+// sparsest up. Negative: sparse is slower even at the sparsest point; +infinity: sparse is faster
+// at every measured density. Used by the pruning lab and module 2's sparse lab.
+inline double crossover_density(const std::vector<std::pair<double, double>>& density_ratio) {
+  for (std::size_t i = density_ratio.size(); i-- > 0;) {  // from the sparsest up
+    if (density_ratio[i].second < 1) continue;
+    if (i + 1 == density_ratio.size()) return -1;  // slower even at the sparsest point
+    const auto [d1, r1] = density_ratio[i];
+    const auto [d0, r0] = density_ratio[i + 1];
+    const double t = std::log(r0) / (std::log(r0) - std::log(r1));  // r0 < 1 <= r1
+    return std::exp(std::log(d0) + t * (std::log(d1) - std::log(d0)));
+  }
+  return INFINITY;
+}
 
 // ---------------------------------------------------------------------------------------------
 // 2:4: per group, 2 values and their positions in the group (0..3), 2 bits each: a group's 4-bit
