@@ -39,7 +39,7 @@ def measure(fn, min_seconds, reps):
     def q(p):
         return times[min(len(times) - 1, int(p * (len(times) - 1) + 0.5))]
 
-    return {"median_ns": q(0.5), "p10_ns": q(0.1), "p90_ns": q(0.9), "reps": reps}
+    return {"median_ns": q(0.5), "p10_ns": q(0.1), "p90_ns": q(0.9), "min_ns": times[0], "reps": reps}
 
 
 def variants(dp, np, x, a, b):

@@ -49,8 +49,8 @@ def test_view_keeps_tensor_alive_after_del():
     _ = [np.ones(64 * 64, np.float32) for _ in range(50)]  # reuse freed memory, if it were freed
     for v in views:
         np.testing.assert_array_equal(v, expected)
-        v += 1  # still writable memory that belongs to the tensor
-    np.testing.assert_array_equal(views[0], views[1])
+    views[0] += 1  # still writable memory that belongs to the tensor, shared by both views
+    np.testing.assert_array_equal(views[1], expected + 1)
 
 
 def test_random_matches_seed_and_range():

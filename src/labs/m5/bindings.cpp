@@ -245,7 +245,7 @@ void run(dp::LabContext& ctx) {
       for (const auto& p : py->at("variants").at(name)) {
         const double n = p.at("n");
         const dp::Stats call{.median_ns = p.at("median_ns"), .p10_ns = p.at("p10_ns"), .p90_ns = p.at("p90_ns"),
-                             .min_ns = p.at("p10_ns"), .reps = p.at("reps")};
+                             .min_ns = p.at("min_ns"), .reps = p.at("reps")};
         ctx.result.add_point(name, "elements", n, call.per(n), 1e3 * n / call.median_ns, "M elements/s", "element");
       }
     }
