@@ -2,16 +2,19 @@
 //
 // One definition for both sides: the Python module (src/python/module.cpp) binds these two
 // functions, and the lab times relu_affine_loop() from C++, so a difference in time per element
-// is the cost of the call, never of different code. a*x is rounded, then +b (no fused
-// multiply-add: the project builds with -std=c++20, so GCC does not contract), as numpy does.
+// is the cost of the call, never of different code. a*x + b is one fused multiply-add, one
+// rounding, spelled out: GCC would contract a*x + b into an FMA under -march=native anyway (C++
+// allows it), but not without it, so the plain expression would round differently by build.
+// numpy rounds twice (multiply, then add): its results may differ in the last bit.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 
 namespace dp::bindings {
 
 inline float relu_affine(float x, float a, float b) {
-  const float y = a * x + b;
+  const float y = std::fma(a, x, b);
   return y > 0.0f ? y : 0.0f;
 }
 
