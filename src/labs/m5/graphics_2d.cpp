@@ -21,7 +21,7 @@
 // GPU's own GL_TIME_ELAPSED query is recorded beside them for the instanced draw.
 // Checks, before timing: the coverage formula against 16 x 16 samples per pixel in double; the
 // spans and every band count against the scalar circles, byte for byte; points against a
-// double-precision blend; the GL images (glReadPixels) against ours, per pixel within a tolerance.
+// double-precision blend; both GL images (glReadPixels) against ours, per pixel within a tolerance.
 //
 //   dontpanic run graphics-2d              N up to 1e6 (a draw each: up to 1e5)
 //   dontpanic run graphics-2d --quick      N up to 1e4 (a draw each: up to 1e3)
@@ -354,8 +354,8 @@ void run(dp::LabContext& ctx) {
                                              renderer, gl->version()));
       if (renderer.find("llvmpipe") != std::string::npos || renderer.find("softpipe") != std::string::npos)
         ctx.result.notes.push_back("This renderer is Mesa's CPU rasterizer (llvmpipe): the \"GL\" numbers here are software on this "
-                                   "CPU's cores, not a GPU. A laptop GPU draws the instanced frame tens of times faster, and "
-                                   "there a draw per particle is limited by the driver's CPU cost per call.");
+                                   "CPU's cores, not a GPU. On a laptop's GPU expect the instanced frame to be much faster than any "
+                                   "variant here, and a draw per particle to be limited by the driver's CPU cost per call.");
     } catch (const dp::Error& e) {
       no_gl = e.what();
     }
@@ -449,13 +449,17 @@ void run(dp::LabContext& ctx) {
         ctx.result.add_point("circles, GL: one instanced draw (GL_TIME_ELAPSED)", "particles", n, s.per(n), n / s.median_ns * 1e3, "Mparticles/s");
       }
       gl_summary = fmt::format("at N = {}: {} of {} pixels off by more than {}, worst {}", nu, d.over, kWidth * kHeight, kGlTolerance, d.worst);
-      // (a) a draw per particle: the same shader maths, so the same image as (b)
+      // (a) a draw per particle: the same shader, its circle and colour from uniforms instead of
+      // attributes (llvmpipe rounds the two paths' colours a hair apart: a pixel in 10^5 differed by
+      // 1), so it is held to the same rule against our image as (b)
       if (nu <= max_each) {
         gl->draw_each(p);
         const Framebuffer each = gl->read();
-        const ImageDiff e = diff(each, mine, 0);
-        if (check(fmt::format("GL a draw each vs GL instanced, {}", at), e.over == 0,
-                  fmt::format("{} pixels differ, first at {}, by up to {}", e.over, where(each, e.first), e.worst)))
+        const ImageDiff e = diff(each, want, kGlTolerance);
+        const double each_share = double(e.over) / (double(kWidth) * kHeight);
+        if (check(fmt::format("GL a draw each vs ours, {}", at), each_share <= kGlWorseShare && e.worst <= kGlWorstAllowed,
+                  fmt::format("{} pixels ({:.4f}%) off by more than {}, worst {}, first at {}", e.over, 100 * each_share, kGlTolerance,
+                              e.worst, where(each, e.first))))
           time("circles, GL: a draw per particle", n, [&] { gl->draw_each(p); });
       }
     }
