@@ -372,7 +372,7 @@ void run(dp::LabContext& ctx) {
 
   const std::vector<std::uint64_t> sizes =
       ctx.quick ? std::vector<std::uint64_t>{100, 1000, 10000} : std::vector<std::uint64_t>{100, 1000, 10000, 100000, 1000000};
-  const std::uint64_t max_each = ctx.quick ? 1000 : 100000;  // a draw per particle is slow: fewer of them
+  [[maybe_unused]] const std::uint64_t max_each = ctx.quick ? 1000 : 100000;  // a draw per particle is slow: fewer of them
   Framebuffer want(kWidth, kHeight), fb(kWidth, kHeight);
   std::vector<std::string> failures;
   int checked = 0;
