@@ -1,5 +1,6 @@
 // dontpanic app — the real-time app: a particle simulation the reader steers, with a live
 // frame-time plot (src/app). Headless: `--frames 600 --screenshot F.png --json F.json` under Xvfb.
+#include <algorithm>
 #include <memory>
 #include <thread>
 
@@ -16,7 +17,7 @@ namespace dp::cli {
 namespace {
 
 #if defined(DP_HAVE_APP)
-int app(const app::RawOptions& raw) {
+int run_app_command(const app::RawOptions& raw) {
   const int max_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   return app::run_app(app::check_options(raw, max_threads));
 }
@@ -62,7 +63,7 @@ void add_app_command(CLI::App& cli, CliState& state) {
       r.frames = raw->frames, r.particles = raw->particles, r.threads = raw->threads, r.layout = raw->layout;
       r.gpu = raw->gpu, r.vsync = raw->vsync, r.simulation = raw->simulation, r.alloc = raw->alloc, r.log = raw->log;
       r.screenshot = raw->screenshot, r.json = raw->json;
-      return app(r);
+      return run_app_command(r);
 #else
       const AppCheck c = check_app();
       throw Unavailable(c.detail + "; " + c.fix);
