@@ -144,6 +144,8 @@ int doctor(bool json_out) {
                        "(bare metal, or a VM with PMU passthrough); cachegrind simulates caches anywhere",
                        false});
   }
+  const AppCheck app = check_app();
+  items.push_back({"app", app.built ? "ok" : "warn", app.detail, "`dontpanic app` is not in this build: " + app.fix, false});
   nlohmann::json gpus = nlohmann::json::array();
   for (auto& item : gpu_items(gpus)) items.push_back(std::move(item));
   const auto torch = find_python_with_torch();

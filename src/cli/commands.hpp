@@ -35,6 +35,7 @@ void add_history_command(CLI::App& app, CliState& state);
 void add_guide_command(CLI::App& app, CliState& state);
 void add_exercise_command(CLI::App& app, CliState& state);
 void add_profile_command(CLI::App& app, CliState& state);
+void add_app_command(CLI::App& app, CliState& state);
 
 // Can a profiler run here? `dontpanic profile` checks before it starts; `dontpanic doctor` reports.
 struct ProfilerCheck {
@@ -49,6 +50,14 @@ struct ProfilerCheck {
 ProfilerCheck check_perf();        // runs `perf stat -e task-clock -- true` and one hardware event
 ProfilerCheck check_cachegrind();  // runs `valgrind --tool=cachegrind true`
 int perf_event_paranoid();         // /proc/sys/kernel/perf_event_paranoid (99 where unreadable)
+
+// Was `dontpanic app` built (GLFW, Dear ImGui, OpenGL, stb found)? `dontpanic doctor` reports it.
+struct AppCheck {
+  bool built = false;
+  std::string detail;
+  std::string fix;  // not built: the Debian packages to install
+};
+AppCheck check_app();
 
 // Shared validation, so every command rejects bad filters with the same words.
 void check_level(int level, const std::string& option);

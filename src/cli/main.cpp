@@ -1,4 +1,4 @@
-// dontpanic — the one command of the guide: doctor, list, run, tour, history, guide, exercise, profile.
+// dontpanic — the one command of the guide: doctor, list, run, tour, history, guide, exercise, profile, app.
 //
 // main() is the only place that exits: commands throw dp::Error, and here it becomes one line
 // on stderr and a non-zero exit code.
@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_guide_command(app, state);
   add_exercise_command(app, state);
   add_profile_command(app, state);
+  add_app_command(app, state);
 
   try {
     app.parse(argc, argv);
