@@ -38,6 +38,22 @@ Particle Particles::get(std::size_t i) const {
   return {x_.at(i), y_.at(i), vx_.at(i), vy_.at(i)};
 }
 
+std::vector<Particle> Particles::all() const {
+  if (layout_ == Layout::aos) return aos_;
+  std::vector<Particle> out(n_);
+  for (std::size_t i = 0; i < n_; ++i) out[i] = {x_[i], y_[i], vx_[i], vy_[i]};
+  return out;
+}
+
+void Particles::assign(std::span<const Particle> all) {
+  if (all.size() != n_) throw std::invalid_argument("Particles::assign: a different number of particles");
+  if (layout_ == Layout::aos) {
+    std::copy(all.begin(), all.end(), aos_.begin());
+    return;
+  }
+  for (std::size_t i = 0; i < n_; ++i) x_[i] = all[i].x, y_[i] = all[i].y, vx_[i] = all[i].vx, vy_[i] = all[i].vy;
+}
+
 void Particles::step_range(std::size_t begin, std::size_t end, float dt) {
   if (layout_ == Layout::aos) {
     for (std::size_t i = begin; i < end; ++i) {

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,8 @@ class Particles {
   std::size_t size() const { return n_; }
   Layout layout() const { return layout_; }
   Particle get(std::size_t i) const;  // for tests and for the JSON
+  std::vector<Particle> all() const;   // every particle, in AoS form (the GPU path starts from it)
+  void assign(std::span<const Particle> all);  // replace every particle (the GPU path's results)
 
   // What the renderer uploads: AoS gives one interleaved array (stride 16 bytes, x and y first);
   // SoA gives two arrays of floats.

@@ -16,6 +16,7 @@
 
 #include "app/frame_history.hpp"
 #include "app/frame_log.hpp"
+#include "app/gpu_particles.hpp"
 #include "app/gl.hpp"
 #include "app/particles.hpp"
 #include "app/renderer.hpp"
@@ -41,13 +42,14 @@ nlohmann::json settings_json(const AppOptions& s) {
 }
 
 void write_json(const std::string& path, const AppOptions& start, const AppOptions& end, const std::string& renderer,
-                const std::vector<double>& frame_ms, const std::vector<double>& sim_ms) {
+                const std::vector<double>& frame_ms, const std::vector<double>& sim_ms, const std::string& gpu_device) {
   nlohmann::json j;
   j["app"] = "dontpanic app";
   j["settings"] = settings_json(start);
   j["settings_at_end"] = settings_json(end);
   j["machine"] = MachineInfo::detect();
   j["renderer"] = renderer;
+  j["simulation_device"] = gpu_device.empty() ? "cpu" : gpu_device;
   const char* display = std::getenv("DISPLAY");
   j["display"] = display ? display : "";
   j["frames"] = frame_ms.size();
@@ -67,15 +69,31 @@ void write_json(const std::string& path, const AppOptions& start, const AppOptio
 }  // namespace
 
 int run_app(const AppOptions& options) {
-  if (options.gpu)
-    throw Unavailable("--gpu: the GPU simulation path (src/gpu compute) is not in this build yet; "
-                      "run without --gpu for the CPU simulation");
   AppOptions settings = options;  // the panel edits these; `applied` is what the loop runs with
   AppOptions applied = settings;
   Window window(settings.width, settings.height, "dontpanic app", settings.vsync);
   const std::string renderer_name = window.renderer();
   ParticleRenderer renderer;
   auto particles = std::make_unique<Particles>(settings.particles, settings.layout);
+  // The GPU simulation, while the panel (or --gpu) asks for it: it starts from the particles'
+  // current state, and after each step hands the new state back to `particles` for drawing.
+  std::unique_ptr<GpuParticles> gpu;
+  std::string gpu_error, gpu_device;
+  const auto start_gpu = [&] {
+    try {
+      gpu = std::make_unique<GpuParticles>(particles->all());
+      gpu_device = gpu->device_name();
+      gpu_error.clear();
+    } catch (const Error& e) {
+      gpu.reset();
+      gpu_error = e.what();
+      settings.gpu = false;  // the checkbox goes back off, with the reason under it
+    }
+  };
+  if (settings.gpu) {
+    start_gpu();
+    if (!gpu) throw Error(fmt::format("--gpu: {}", gpu_error));
+  }
   FrameLog log((std::filesystem::temp_directory_path() / fmt::format("dontpanic-app-{}.log", ::getpid())).string());
   log.set_mode(settings.log);
   const int max_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -90,8 +108,10 @@ int run_app(const AppOptions& options) {
   for (std::uint64_t frame = 0; !window.should_close() && (options.frames == 0 || frame < static_cast<std::uint64_t>(options.frames)); ++frame) {
     window.begin_frame();
     // Apply what the panel changed last frame.
-    if (settings.particles != applied.particles || settings.layout != applied.layout)
-      particles = std::make_unique<Particles>(settings.particles, settings.layout);
+    const bool rebuilt = settings.particles != applied.particles || settings.layout != applied.layout;
+    if (rebuilt) particles = std::make_unique<Particles>(settings.particles, settings.layout);
+    if (settings.gpu && (rebuilt || !gpu)) start_gpu();
+    if (!settings.gpu) gpu.reset();
     if (settings.vsync != applied.vsync) window.set_vsync(settings.vsync);
     if (settings.log != applied.log) log.set_mode(settings.log);
     applied = settings;
@@ -105,11 +125,16 @@ int run_app(const AppOptions& options) {
         std::vector<Particle> snapshot(particles->size());
         scratch.swap(snapshot);
       }
-      particles->step(kStep, applied.threads);
+      if (gpu) {
+        gpu->step(kStep);
+        particles->assign(gpu->particles());
+      } else {
+        particles->step(kStep, applied.threads);
+      }
     }
     const double sim = ms_between(sim_start, Clock::now());
 
-    draw_panel(settings, {&frame_plot, &sim_plot, max_threads, renderer_name.c_str(), log.dropped()});
+    draw_panel(settings, {&frame_plot, &sim_plot, max_threads, renderer_name.c_str(), log.dropped(), gpu_error.c_str()});
     int w = 0, h = 0;
     window.framebuffer_size(w, h);
     glViewport(0, 0, w, h);
@@ -144,7 +169,7 @@ int run_app(const AppOptions& options) {
                              frame_loop::tail_percentile(frame_ms, 0.99), frame_loop::tail_percentile(frame_ms, 1.0),
                              frame_loop::tail_percentile(sim_ms, 0.5));
   if (!options.json.empty()) {
-    write_json(options.json, options, applied, renderer_name, frame_ms, sim_ms);
+    write_json(options.json, options, applied, renderer_name, frame_ms, sim_ms, gpu_device);
     std::cout << "wrote " << options.json << '\n';
   }
   if (!options.screenshot.empty()) std::cout << "wrote " << options.screenshot << '\n';

@@ -48,10 +48,15 @@ void draw_panel(AppOptions& s, const PanelFacts& f) {
   ImGui::RadioButton("sync", &log, 2);
   s.log = static_cast<LogMode>(log);
   if (s.log == LogMode::ring && f.log_dropped > 0) ImGui::Text("ring full: %llu lines dropped", f.log_dropped);
+#if defined(DP_HAVE_GPU)
+  ImGui::Checkbox("simulate on the GPU (Vulkan compute)", &s.gpu);
+  if (f.gpu_error && *f.gpu_error) ImGui::TextWrapped("GPU: %s", f.gpu_error);
+#else
   ImGui::BeginDisabled();
   bool gpu = false;
-  ImGui::Checkbox("GPU (not in this build yet)", &gpu);
+  ImGui::Checkbox("GPU (this build has no Vulkan)", &gpu);
   ImGui::EndDisabled();
+#endif
   ImGui::Separator();
   ImGui::TextWrapped("%s", f.renderer);
   ImGui::End();

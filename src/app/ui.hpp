@@ -14,6 +14,7 @@ struct PanelFacts {
   int max_threads = 1;
   const char* renderer = "";
   unsigned long long log_dropped = 0;
+  const char* gpu_error = "";  // why the GPU simulation could not start (empty: it could, or was not asked)
 };
 
 inline constexpr float kPanelWidth = 360.0f;
