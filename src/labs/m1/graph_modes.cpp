@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "labs/peer_output.hpp"
 #include "core/check.hpp"
 #include "core/source_tree.hpp"
 #include "core/error.hpp"
@@ -113,8 +114,7 @@ std::optional<TorchResults> run_torch(dp::LabContext& ctx, const std::vector<Mlp
   nlohmann::json j;
   try {
     // The JSON object is the last line of stdout; stderr lines (progress) come before it.
-    const auto start = proc.output.rfind("\n{");
-    j = nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
+    j = dp::labs::peer_json(proc.output);  // its last line: warnings may come before
   } catch (const std::exception&) {
     ctx.result.notes.push_back(fmt::format("PyTorch skipped: torch_graph.py exited with {}{}: {}",
                                            proc.exit_code, proc.timed_out ? " (timed out)" : "",

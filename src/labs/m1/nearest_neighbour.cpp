@@ -39,6 +39,7 @@
 #include <nanoflann.hpp>
 #endif
 
+#include "labs/peer_output.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/process.hpp"
@@ -226,15 +227,8 @@ std::optional<ScipyRun> run_scipy(std::span<const Point3> points, std::span<cons
     why = "scipy cKDTree skipped: /usr/bin/python3 not found (Debian: apt install python3-scipy).";
     return std::nullopt;
   }
-  const auto dir = std::filesystem::temp_directory_path() / fmt::format("dontpanic-nearest-neighbour-{}", ::getpid());
-  std::filesystem::create_directories(dir);
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{dir};
+  const dp::labs::PeerScratch scratch("nearest-neighbour");
+  const auto& dir = scratch.dir();
   write_file(dir / "points.f32", points);
   write_file(dir / "queries.f32", queries);
   const auto proc = dp::run_process({*python, (dp::source_dir() / "bench" / "peers" / "scipy_kdtree.py").string(),
@@ -243,8 +237,7 @@ std::optional<ScipyRun> run_scipy(std::span<const Point3> points, std::span<cons
                                     {}, 600);
   ScipyRun run;
   try {
-    const auto start = proc.output.rfind("\n{");
-    const auto j = nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
+    const auto j = dp::labs::peer_json(proc.output);  // its last line: warnings may come before
     if (j.contains("skipped")) {
       why = fmt::format("scipy cKDTree skipped: {}", j.at("skipped").get<std::string>());
       return std::nullopt;

@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "labs/peer_output.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/machine.hpp"
@@ -173,15 +174,8 @@ std::map<std::string, double> run_scipy(dp::LabContext& ctx, std::vector<const O
     why = "scipy peer skipped: /usr/bin/python3 not found (Debian: apt install python3-scipy).";
     return {};
   }
-  const auto dir = std::filesystem::temp_directory_path() / fmt::format("dontpanic-sparse-{}", ::getpid());
-  std::filesystem::create_directories(dir);
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{dir};
+  const dp::labs::PeerScratch scratch("sparse");
+  const auto& dir = scratch.dir();
   nlohmann::json manifest = nlohmann::json::array();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const Csr& a = ops[i]->csr;
@@ -198,8 +192,7 @@ std::map<std::string, double> run_scipy(dp::LabContext& ctx, std::vector<const O
                                     {}, 600);
   std::map<std::string, double> seconds;
   try {
-    const auto start = proc.output.rfind("\n{");
-    const auto j = nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
+    const auto j = dp::labs::peer_json(proc.output);  // its last line: warnings may come before
     if (j.contains("skipped")) {
       why = fmt::format("scipy peer skipped: {}", j.at("skipped").get<std::string>());
       return {};

@@ -30,6 +30,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "labs/peer_output.hpp"
 #include "core/lab.hpp"
 #include "core/machine.hpp"
 #include "core/portability.hpp"
@@ -225,8 +226,7 @@ std::optional<TorchRun> run_torch(dp::LabContext& ctx, const std::vector<std::ar
   const auto proc = dp::run_process(argv, {}, 1800);
   nlohmann::json j;
   try {
-    const auto start = proc.output.rfind("\n{");  // the JSON is the last line; warnings come before
-    j = nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
+    j = dp::labs::peer_json(proc.output);  // its last line: warnings may come before
   } catch (const std::exception&) {
     ctx.result.notes.push_back(fmt::format("PyTorch skipped: torch_quantized.py exited with {}{}: {}", proc.exit_code,
                                            proc.timed_out ? " (timed out)" : "", proc.output.substr(0, 300)));

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "labs/peer_output.hpp"
 #include "core/lab.hpp"
 #include "core/process.hpp"
 #include "core/source_tree.hpp"
@@ -63,8 +64,7 @@ inline std::optional<TorchResults> run_torch(dp::LabContext& ctx, const dp::trai
                                     {}, 1800);
   std::remove(path);
   try {
-    const auto start = proc.output.rfind("\n{");
-    const auto j = nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
+    const auto j = dp::labs::peer_json(proc.output);  // its last line: warnings may come before
     TorchResults r{.fp32_accuracy = j.at("fp32_accuracy"), .int8_accuracy = j.at("int8_accuracy")};
     for (const auto& p : j.at("latency")) {
       const double ns = p.at("median_ns");

@@ -55,6 +55,7 @@
 #include <sndfile.h>
 #endif
 
+#include "labs/peer_output.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/process.hpp"
@@ -317,15 +318,8 @@ std::optional<ScipyRun> run_scipy(std::span<const float> sound, double fc, const
     why = "scipy skipped: /usr/bin/python3 not found (Debian: apt install python3-scipy).";
     return std::nullopt;
   }
-  const fs::path dir = fs::temp_directory_path() / fmt::format("dontpanic-signal-filters-{}", ::getpid());
-  fs::create_directories(dir);
-  struct Cleanup {
-    fs::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{dir};
+  const dp::labs::PeerScratch scratch("signal-filters");
+  const auto& dir = scratch.dir();
   write_file(dir / "signal.f32", sound);
   std::string length_list, order_list;
   for (const double L : lengths) {
@@ -345,8 +339,7 @@ std::optional<ScipyRun> run_scipy(std::span<const float> sound, double fc, const
                                     {}, 600);
   ScipyRun run;
   try {
-    const auto start = proc.output.rfind("\n{");
-    const auto j = nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
+    const auto j = dp::labs::peer_json(proc.output);  // its last line: warnings may come before
     if (j.contains("skipped")) {
       why = fmt::format("scipy skipped: {}", j.at("skipped").get<std::string>());
       return std::nullopt;

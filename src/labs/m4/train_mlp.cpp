@@ -37,6 +37,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "labs/peer_output.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/portability.hpp"
@@ -234,8 +235,7 @@ std::optional<nlohmann::json> run_peer(dp::LabContext& ctx, const dp::PythonTorc
                                      "--batch", std::to_string(kBatch), "--seed", std::to_string(kSeed)},
                                     {}, 3600);
   try {
-    const auto start = proc.output.rfind("\n{");
-    return nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
+    return dp::labs::peer_json(proc.output);  // its last line: warnings may come before
   } catch (const std::exception&) {
     ctx.result.notes.push_back(fmt::format("{} skipped: {} exited with {}{}: {}", who, script, proc.exit_code,
                                            proc.timed_out ? " (timed out)" : "", proc.output.substr(0, 300)));

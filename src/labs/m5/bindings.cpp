@@ -41,6 +41,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "labs/peer_output.hpp"
 #include "core/error.hpp"
 #include "core/lab.hpp"
 #include "core/process.hpp"
@@ -172,8 +173,7 @@ std::optional<nlohmann::json> run_python(dp::LabContext& ctx, const std::string&
        "--check-out", scratch.string(), "--seed", std::to_string(kSeed + 1)},
       {}, ctx.quick ? 120 : 1800, fence);
   try {
-    const auto start = proc.output.rfind("\n{");
-    auto j = nlohmann::json::parse(start == std::string::npos ? proc.output : proc.output.substr(start + 1));
+    auto j = dp::labs::peer_json(proc.output);  // its last line: warnings may come before
     if (j.contains("skipped")) {
       ctx.result.notes.push_back(fmt::format("Python variants skipped: {}", j.at("skipped").get<std::string>()));
       return std::nullopt;
