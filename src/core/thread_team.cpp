@@ -3,6 +3,7 @@
 
 #include <latch>
 
+#include "core/error.hpp"
 #include "core/portability.hpp"  // cpu_relax
 
 namespace dp {
@@ -35,6 +36,21 @@ PinnedToCpu::~PinnedToCpu() {
   if (pinned_) sched_setaffinity(0, sizeof before_, &before_);
 #endif
 }
+
+namespace {
+std::atomic<int> live_teams{0};
+}  // namespace
+
+ThreadTeam::OnlyOne::OnlyOne() {
+  if (live_teams.fetch_add(1, std::memory_order_acq_rel) != 0) {
+    live_teams.fetch_sub(1, std::memory_order_acq_rel);
+    throw Error("a ThreadTeam was made while another one lives: their spinning threads would share CPUs and each round "
+                "would wait for the scheduler (milliseconds); end the first team (leave its scope, or reset it) before "
+                "making the next");
+  }
+}
+
+ThreadTeam::OnlyOne::~OnlyOne() { live_teams.fetch_sub(1, std::memory_order_acq_rel); }
 
 ThreadTeam::ThreadTeam(int threads, std::function<void(int)> job)
     : job_(std::move(job)), cpus_(allowed_cpus()), pin_caller_(cpu_for(0)) {

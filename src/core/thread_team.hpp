@@ -52,7 +52,9 @@ class PinnedToCpu {
 // (wrapping around when there are more threads than CPUs). Each worker spins until the caller
 // starts a round, runs job(t), and reports back; the caller runs job(0) itself, on the first CPU.
 // Spinning keeps every worker awake on its own core; it also keeps those cores busy, so a team
-// should live only as long as the measurement.
+// should live only as long as the measurement. Only one team may live at a time (a second one
+// throws dp::Error): two spinning teams pinned to the same CPUs take turns at the scheduler's
+// pace, and every round then costs milliseconds instead of the work.
 class ThreadTeam {
  public:
   ThreadTeam(int threads, std::function<void(int)> job);  // threads >= 1
@@ -66,6 +68,15 @@ class ThreadTeam {
   int cpu_for(int t) const;
   void work(int t);
 
+  // Counts the live teams; constructed first, so a second team throws before it pins or spawns.
+  struct OnlyOne {
+    OnlyOne();
+    ~OnlyOne();
+    OnlyOne(const OnlyOne&) = delete;
+    OnlyOne& operator=(const OnlyOne&) = delete;
+  };
+
+  OnlyOne only_one_;
   std::function<void(int)> job_;
   std::atomic<std::uint64_t> round_{0};
   std::atomic<int> done_{0};

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/thread_team.hpp"
 
 namespace dp {
@@ -34,6 +35,21 @@ TEST(ThreadTeam, OneThreadIsTheCallerAlone) {
   team.run();
   team.run();
   EXPECT_EQ(runs, 2);
+}
+
+// Two live teams pinned to the same CPUs spin against each other: each round then waits for the
+// scheduler's time slices (the sparse lab once measured 4 ms per thread per round that way).
+TEST(ThreadTeam, ASecondLiveTeamIsRefusedAndTheFirstStillWorks) {
+  std::atomic<int> runs{0};
+  {
+    ThreadTeam first(2, [&](int) { runs.fetch_add(1); });
+    EXPECT_THROW(ThreadTeam(2, [](int) {}), Error);
+    first.run();
+    EXPECT_EQ(runs.load(), 2);
+  }
+  ThreadTeam after(2, [&](int) { runs.fetch_add(1); });  // the first has ended: allowed again
+  after.run();
+  EXPECT_EQ(runs.load(), 4);
 }
 
 TEST(PinnedToCpu, PinsAndGivesTheCpuSetBack) {

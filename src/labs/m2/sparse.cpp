@@ -318,8 +318,10 @@ void run(dp::LabContext& ctx) {
     const std::string which = op == &graph ? "R-MAT" : "uniform";
     const auto rows = [op](std::size_t b, std::size_t e) { dp::sparse::spmv_rows(op->csr, op->x, op->y, b, e); };
     for (const int t : thread_counts) {
-      Parallel by_rows(dp::spmv::split_by_rows(op->csr.rows, t), rows);
-      time(fmt::format("scaling: {}, csr by rows", which), "threads", t, op->flops(), op->csr_bytes(), [&] { by_rows.team.run(); });
+      {  // each team ends before the next begins (one spinning team at a time: core/thread_team.hpp)
+        Parallel by_rows(dp::spmv::split_by_rows(op->csr.rows, t), rows);
+        time(fmt::format("scaling: {}, csr by rows", which), "threads", t, op->flops(), op->csr_bytes(), [&] { by_rows.team.run(); });
+      }
       Parallel by_nnz(dp::spmv::split_by_nonzeros(op->csr, t), rows);
       time(fmt::format("scaling: {}, csr by nonzeros", which), "threads", t, op->flops(), op->csr_bytes(), [&] { by_nnz.team.run(); });
     }
