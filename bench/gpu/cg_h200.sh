@@ -6,7 +6,8 @@
 #      GPU had run yet: depths 1..16 at width 32, and the wide layers 4..1024 at depth 64.
 #   3. PyTorch CUDA (eager and CUDA graphs) on the wide layers' shapes, input from and result to
 #      pinned host memory like ours (bench/peers/torch_graph.py).
-#   4. integral-images at its largest image (the GPU scan beside the CPU's on this machine's cores).
+#   4. integral-images (the GPU scan beside the CPU's on this machine's cores), at DP_II_SCALE
+#      (default 4: 2048 x 2048; 8 makes its box sweep take about 10 minutes there).
 #   5. sparse on this machine's idle cores (its 2-thread figures elsewhere come from a loaded VM).
 # DP_STEPS picks some of them (default: "path-tracer graph-compiler torch integral-images sparse").
 #
@@ -62,6 +63,6 @@ if want torch; then
     --transfers host --shapes "$shapes" --reps 15 --min-time 0.05 > "$out/torch-cuda-wide.json" \
     || echo "!!! torch_graph.py exited with $?"
 fi
-want integral-images && run_lab 90 integral-images --param scale=8
+want integral-images && run_lab 240 integral-images --param scale="${DP_II_SCALE:-4}"
 want sparse && run_lab 150 sparse
 ls -la "$out"
