@@ -104,8 +104,18 @@ TEST(IntegralImages, BoxFromPaddedTableMatchesReference) {
 }
 
 #if defined(DP_HAVE_GPU)
+TEST(IntegralImages, BlockedColumnSegmentsAreNearTheSquareRootOfTheHeight) {
+  EXPECT_EQ(in::segment_rows_for(1), 1u);
+  EXPECT_EQ(in::segment_rows_for(4), 2u);
+  EXPECT_EQ(in::segment_rows_for(5), 4u);
+  EXPECT_EQ(in::segment_rows_for(512), 32u);
+  EXPECT_EQ(in::segment_rows_for(4096), 64u);
+}
+
 // The GPU's table equals the serial one exactly, on random images whose rows are shorter than,
 // equal to and longer than a workgroup's 256-pixel chunk, and on a white image whose sums wrap.
+// Both column scans; the blocked one's segments (a power of two near sqrt(height) rows) leave a
+// short last segment at heights 3, 5, 7 and 33, and one segment at heights 1 and 2.
 TEST(IntegralImages, GpuTwoPassMatchesSerial) {
   std::optional<dp::gpu::Device> device;
   try {
@@ -119,14 +129,15 @@ TEST(IntegralImages, GpuTwoPassMatchesSerial) {
     const auto img = random_image(w, h, rng);
     Table t(w, h);
     in::sat_serial(img, t);
-    const Table g = sat.build(img);
-    EXPECT_EQ(g.s, t.s) << w << "x" << h;
+    for (const auto scan : {in::ColumnScan::per_column, in::ColumnScan::blocked})
+      EXPECT_EQ(sat.build(img, scan).s, t.s) << w << "x" << h << (scan == in::ColumnScan::blocked ? ", blocked" : ", per column");
   }
   Image<std::uint8_t> white(16500, 1025, 1);  // 255 * 16500 * 1025 = 4.3e9 > 2^32: the last sums wrap
   std::fill(white.data.begin(), white.data.end(), 255);
   Table t(white.width, white.height);
   in::sat_serial(white, t);
-  EXPECT_EQ(sat.build(white).s, t.s) << "wrapping modulo 2^32 as the CPU";
+  for (const auto scan : {in::ColumnScan::per_column, in::ColumnScan::blocked})
+    EXPECT_EQ(sat.build(white, scan).s, t.s) << "wrapping modulo 2^32 as the CPU";
   const auto c = dp::gpu::validation_check(*device);
   EXPECT_TRUE(c.passed) << c.detail;
 }

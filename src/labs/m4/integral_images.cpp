@@ -12,8 +12,10 @@
 //     OpenCV                 cv::integral(src, sum, CV_32S), in the same run
 //     GPU, two passes        (Vulkan, integral_images_gpu.hpp, shaders/scan/) a row scan, one
 //                            workgroup per row (subgroup scans + shared memory), then a column
-//                            scan, one thread per column; kernel time from GPU timestamps, the
-//                            upload of the image and the download of the table timed apart.
+//                            scan: one thread per column, or blocked (segments of ~sqrt(H) rows
+//                            in parallel, their totals, then the carries: three dispatches);
+//                            kernel time from GPU timestamps, the upload of the image and the
+//                            download of the table timed apart.
 //                            No Vulkan device (or a build without it): skipped, with a note
 //   a K x K box sum per pixel (replicate border), K = 3 ... 63, on the scale x scale image:
 //     naive                  K^2 loads and adds per pixel (up to K = 15)
@@ -32,6 +34,7 @@
 //   dontpanic run integral-images --quick      tables up to 1024 x 1024, box filters at 512 x 512
 //   --param threads=2 --param scale=2
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -155,6 +158,7 @@ std::pair<bool, std::string> same_table(const Table& t, const std::vector<std::u
 // ---------------------------------------------------------------------------------------------
 
 const std::string kGpuKernels = "table: GPU, row scan + column scan (kernels)";
+const std::string kGpuBlocked = "table: GPU, row scan + blocked column scan (kernels)";
 const std::string kGpuUpload = "table: GPU upload (u8 image)";
 const std::string kGpuDownload = "table: GPU download (uint32 table)";
 
@@ -162,6 +166,10 @@ const std::string kGpuDownload = "table: GPU download (uint32 table)";
 struct GpuPart {
   std::unique_ptr<dp::gpu::Device> device;
   std::unique_ptr<dp::integral::GpuSat> sat;
+
+  using Scan = dp::integral::ColumnScan;
+  static constexpr std::array kScans{Scan::per_column, Scan::blocked};
+  static const char* name(Scan s) { return s == Scan::per_column ? "a thread per column" : "blocked columns"; }
 
   explicit GpuPart(dp::LabContext& ctx) {
     try {
@@ -200,8 +208,11 @@ struct GpuPart {
     for (const auto& [w, h] : {std::pair{1, 1}, {7, 3}, {1, 300}, {300, 1}, {257, 129}, {1000, 17}}) {
       U8 img(w, h, 1);
       for (auto& v : img.data) v = static_cast<std::uint8_t>(byte(rng));
-      const auto [ok, detail] = same_table(sat->build(img), dp::integral::reference_sat(img));
-      bench.check(fmt::format("GPU table, random {} x {}", w, h), ok, detail);
+      const auto want = dp::integral::reference_sat(img);
+      for (const auto scan : kScans) {
+        const auto [ok, detail] = same_table(sat->build(img, scan), want);
+        bench.check(fmt::format("GPU table ({}), random {} x {}", name(scan), w, h), ok, detail);
+      }
     }
   }
 
@@ -209,8 +220,10 @@ struct GpuPart {
   // each timed on the GPU clock.
   void step(dp::LabContext& ctx, Bench& bench, const U8& img, const std::vector<std::uint64_t>& want) {
     const double px = static_cast<double>(img.pixels());
-    const auto [ok, detail] = same_table(sat->build(img), want);
-    if (!bench.check(fmt::format("GPU table, {} x {}", img.width, img.height), ok, detail)) return;
+    for (const auto scan : kScans) {
+      const auto [ok, detail] = same_table(sat->build(img, scan), want);
+      if (!bench.check(fmt::format("GPU table ({}), {} x {}", name(scan), img.width, img.height), ok, detail)) return;
+    }
     dp::integral::GpuSat::Buffers b(*device, img.width, img.height);
     b.image.upload(std::span<const std::uint8_t>(img.data));  // also leaves the image in b.image's staging
     const int reps = dp::gpu::gpu_reps(ctx);
@@ -218,7 +231,9 @@ struct GpuPart {
     const auto add = [&](const std::string& series, const dp::Stats& s) {
       ctx.result.add_point(series, "pixels", px, s, px / s.median_ns * 1e3, "Mpixel/s");
     };
-    add(kGpuKernels, dp::gpu::gpu_time_repeated(*device, [&](dp::gpu::Sequence& q) { sat->record(q, b, img.width, img.height); }, reps, warmup));
+    for (const auto scan : kScans)
+      add(scan == Scan::per_column ? kGpuKernels : kGpuBlocked,
+          dp::gpu::gpu_time_repeated(*device, [&](dp::gpu::Sequence& q) { sat->record(q, b, img.width, img.height, scan); }, reps, warmup));
     add(kGpuUpload, dp::gpu::gpu_time_repeated(*device, [&](dp::gpu::Sequence& q) { q.upload(b.image); }, reps, warmup));
     add(kGpuDownload, dp::gpu::gpu_time_repeated(*device, [&](dp::gpu::Sequence& q) { q.download(b.table); }, reps, warmup));
   }
@@ -368,7 +383,8 @@ void run(dp::LabContext& ctx) {
       line += fmt::format(", scan-propagate x{} {}", tc, mpx(fmt::format("table: scan then propagate, {} thread{}", tc, tc > 1 ? "s" : ""), x));
     if (r.point_at("table: OpenCV cv::integral", x)) line += fmt::format(", OpenCV {}", mpx("table: OpenCV cv::integral", x));
     if (r.point_at(kGpuKernels, x))
-      line += fmt::format(", GPU kernels {} (upload {}, download {})", mpx(kGpuKernels, x), mpx(kGpuUpload, x), mpx(kGpuDownload, x));
+      line += fmt::format(", GPU kernels {} (blocked columns {}; upload {}, download {})", mpx(kGpuKernels, x), mpx(kGpuBlocked, x),
+                          mpx(kGpuUpload, x), mpx(kGpuDownload, x));
     ctx.result.headlines.push_back({fmt::format("building a table of {:.0f} Mpixel (Mpixel/s)", x / 1e6), line});
   }
   for (const double k : {3.0, 63.0})
@@ -382,7 +398,7 @@ void run(dp::LabContext& ctx) {
   std::vector<std::string> table_series = {"table: serial", kSimdName};
   for (const int tc : thread_counts) table_series.push_back(fmt::format("table: scan then propagate, {} thread{}", tc, tc > 1 ? "s" : ""));
   table_series.push_back("table: OpenCV cv::integral");
-  if (gpu.available()) table_series.insert(table_series.end(), {kGpuKernels, kGpuUpload, kGpuDownload});
+  if (gpu.available()) table_series.insert(table_series.end(), {kGpuKernels, kGpuBlocked, kGpuUpload, kGpuDownload});
   ctx.result.plots.push_back(dp::PlotSpec{.name = "table", .title = "building a summed-area table (u8 -> uint32)",
                                           .xlabel = "image pixels", .ylabel = "Mpixel/s (pixels / time)",
                                           .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = false,
