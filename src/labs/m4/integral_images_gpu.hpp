@@ -71,10 +71,17 @@ class GpuSat {
         columns_(device, {.source = dp::gpu::builtin_shader("scan/columns.comp"), .buffers = 1, .push_bytes = sizeof(Push)}),
         blocked_(device, {.source = dp::gpu::builtin_shader("scan/columns_blocked.comp"), .buffers = 2, .push_bytes = sizeof(BlockedPush)}) {}
 
+  // Records the row pass alone (rows 1 .. h of the table hold each row's running sum): for timing
+  // the passes apart.
+  void record_rows(dp::gpu::Sequence& seq, Buffers& b, int w, int h) const {
+    const Push push{static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h)};
+    seq.dispatch(rows_, {b.image, b.table}, {std::min<std::uint32_t>(push.height, kMaxGroups)}, push);
+  }
+
   // Records the row pass, a barrier, the column pass: the table of the image already in b.image.
   void record(dp::gpu::Sequence& seq, Buffers& b, int w, int h, ColumnScan scan) const {
     const Push push{static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h)};
-    seq.dispatch(rows_, {b.image, b.table}, {std::min<std::uint32_t>(push.height, kMaxGroups)}, push);
+    record_rows(seq, b, w, h);
     seq.barrier();
     const std::uint32_t column_groups = dp::gpu::groups_for(push.width + 1ull, 256);
     if (scan == ColumnScan::per_column) {
