@@ -52,7 +52,7 @@ run_lab() {  # time limit in seconds, lab, args...
 
 if want path-tracer; then
   run_lab 200 path-tracer --param width=1920 --param height=1080 --param spp=256 --param cpu-spp=1
-  cp results/path-tracer.png "$out/" 2>/dev/null || echo "(no path-tracer.png)"
+  cp /tmp/dp-results/path-tracer.png "$out/" 2>/dev/null || echo "(no path-tracer.png)"
 fi
 want graph-compiler && run_lab 150 graph-compiler --param max-depth=16 --param wide-max-width=1024
 if want torch; then

@@ -57,6 +57,8 @@ struct LabContext {
   std::ostream& log;                // progress lines ("working set 4 KiB ...") go here
   std::string gpu = {};             // --gpu: a Vulkan device index or name part; empty:
                                     // $DONTPANIC_GPU, then the best device (labs/gpu_lab.hpp)
+  std::string out_dir = "results";  // --out: where the run's plots go; a lab writing a file of its own
+                                    // (an image) puts it here too
   double time_budget_seconds = 0;   // quick runs aim to end within this (0: no limit, full runs);
                                     // dp::Sweep stops a quick sweep early to keep it
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

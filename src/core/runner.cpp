@@ -371,6 +371,7 @@ RunOutcome run_lab(const LabDef& lab, const RunOptions& options, std::ostream& o
   out << fmt::format("== {} — {}\n   {}\n", lab.info.id, lab.info.title, lab.info.question);
   out.flush();
   LabContext ctx{params, options.quick, config, result.machine, result, std::cerr, options.gpu};
+  ctx.out_dir = options.out_dir;
   ctx.time_budget_seconds = options.quick ? kQuickRunBudgetSeconds : 0;
   lab.run(ctx);
   result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -67,6 +67,13 @@ TEST_P(LabQuickRun, AllChecksPass) {
       EXPECT_TRUE(drawn) << "a page shows " << GetParam() << "-" << plot << ".svg, but the lab draws no plot '" << plot << "'";
       EXPECT_TRUE(std::filesystem::exists(dir.path() / (GetParam() + "-" + plot + ".svg"))) << plot;
     }
+    // A file a lab writes (path-tracer's image) goes to the run's output folder, not the current
+    // directory: a headline that names an existing file must name one under --out.
+    for (const auto& h : outcome.result.headlines) {
+      const std::filesystem::path named(h.value);
+      if (named.is_absolute() && std::filesystem::exists(named))
+        EXPECT_EQ(named.parent_path(), std::filesystem::absolute(dir.path()).lexically_normal()) << h.name << ": " << h.value;
+    }
     // Every plot's axes say their units (issue 12: graph-modes' "time per pass" had none).
     for (const auto& plot : outcome.result.plots)
       for (const auto& problem : plot_problems(outcome.result, plot)) ADD_FAILURE() << problem;

@@ -17,7 +17,8 @@
 //   alone gives at that spp (path_tracer.hpp: rmse_check). CPU and GPU paths diverge wherever
 //   float rounding differs, so the comparison is statistical; a wrong material or a broken BVH
 //   biases the image and fails it (tests/labs/path_tracer_test.cpp shows it failing).
-// Output: the CPU image (the GPU's when cpu-spp=0), clamped and gamma 2.2, as results/path-tracer.png.
+// Output: the CPU image (the GPU's when cpu-spp=0), clamped and gamma 2.2, as path-tracer.png in
+//   the run's output folder (--out; results/ by default).
 // Run:  dontpanic run path-tracer                   (400 x 300, 32 spp)
 //       dontpanic run path-tracer --quick           (64 x 48, 4 spp)
 //       on a big GPU: --param width=1920 --param height=1080 --param spp=1024 --param cpu-spp=2
@@ -89,7 +90,7 @@ std::string describe(const std::string& who, std::uint32_t spp, const dp::pt::Rm
 
 void write_png(dp::LabContext& ctx, const Image& img, const std::string& from) {
 #if defined(DP_HAVE_STB)
-  const std::filesystem::path dir = "results", path = dir / "path-tracer.png";
+  const std::filesystem::path dir = ctx.out_dir.empty() ? "." : ctx.out_dir, path = dir / "path-tracer.png";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   const auto pixels = dp::pt::to_srgb8(img);
@@ -251,6 +252,6 @@ DP_REGISTER_LAB({
                dp::ParamSpec::integer("ref-spp", "the check's reference spp (at least 4 x check-spp)", 256, 64, 4, 1 << 20),
                dp::ParamSpec::choice("gpu", "trace on the Vulkan device too (--gpu picks it; lavapipe where there is no GPU)",
                                      {"auto", "off"}, "auto"),
-               dp::ParamSpec::choice("png", "write the image to results/path-tracer.png", {"on", "off"}, "on")},
+               dp::ParamSpec::choice("png", "write the image to path-tracer.png in the output folder (--out)", {"on", "off"}, "on")},
     .run = run,
 });
