@@ -13,7 +13,8 @@
 //     GPU, two passes        (Vulkan, integral_images_gpu.hpp, shaders/scan/) a row scan, one
 //                            workgroup per row (subgroup scans + shared memory), then a column
 //                            scan: one thread per column, or blocked (segments of ~sqrt(H) rows
-//                            in parallel, their totals, then the carries: three dispatches);
+//                            in parallel, their totals, then the carries: three dispatches),
+//                            plainly or with 8 rows loaded ahead per thread;
 //                            kernel time from GPU timestamps; the row pass alone, the upload
 //                            of the image and the download of the table timed apart.
 //                            No Vulkan device (or a build without it): skipped, with a note
@@ -159,6 +160,7 @@ std::pair<bool, std::string> same_table(const Table& t, const std::vector<std::u
 
 const std::string kGpuKernels = "table: GPU, row scan + column scan (kernels)";
 const std::string kGpuBlocked = "table: GPU, row scan + blocked column scan (kernels)";
+const std::string kGpuBatched = "table: GPU, row scan + blocked column scan, 8 loads ahead (kernels)";
 const std::string kGpuRows = "table: GPU, row scan alone (kernel)";
 const std::string kGpuUpload = "table: GPU upload (u8 image)";
 const std::string kGpuDownload = "table: GPU download (uint32 table)";
@@ -169,8 +171,11 @@ struct GpuPart {
   std::unique_ptr<dp::integral::GpuSat> sat;
 
   using Scan = dp::integral::ColumnScan;
-  static constexpr std::array kScans{Scan::per_column, Scan::blocked};
-  static const char* name(Scan s) { return s == Scan::per_column ? "a thread per column" : "blocked columns"; }
+  static constexpr std::array kScans{Scan::per_column, Scan::blocked, Scan::blocked_batched};
+  static const char* name(Scan s) {
+    return s == Scan::per_column ? "a thread per column" : s == Scan::blocked ? "blocked columns" : "blocked columns, 8 loads ahead";
+  }
+  static const std::string& series(Scan s) { return s == Scan::per_column ? kGpuKernels : s == Scan::blocked ? kGpuBlocked : kGpuBatched; }
 
   explicit GpuPart(dp::LabContext& ctx) {
     try {
@@ -233,7 +238,7 @@ struct GpuPart {
       ctx.result.add_point(series, "pixels", px, s, px / s.median_ns * 1e3, "Mpixel/s");
     };
     for (const auto scan : kScans)
-      add(scan == Scan::per_column ? kGpuKernels : kGpuBlocked,
+      add(series(scan),
           dp::gpu::gpu_time_repeated(*device, [&](dp::gpu::Sequence& q) { sat->record(q, b, img.width, img.height, scan); }, reps, warmup));
     add(kGpuRows, dp::gpu::gpu_time_repeated(*device, [&](dp::gpu::Sequence& q) { sat->record_rows(q, b, img.width, img.height); }, reps, warmup));
     add(kGpuUpload, dp::gpu::gpu_time_repeated(*device, [&](dp::gpu::Sequence& q) { q.upload(b.image); }, reps, warmup));
@@ -385,8 +390,9 @@ void run(dp::LabContext& ctx) {
       line += fmt::format(", scan-propagate x{} {}", tc, mpx(fmt::format("table: scan then propagate, {} thread{}", tc, tc > 1 ? "s" : ""), x));
     if (r.point_at("table: OpenCV cv::integral", x)) line += fmt::format(", OpenCV {}", mpx("table: OpenCV cv::integral", x));
     if (r.point_at(kGpuKernels, x))
-      line += fmt::format(", GPU kernels {} (blocked columns {}; the row pass alone {}; upload {}, download {})", mpx(kGpuKernels, x),
-                          mpx(kGpuBlocked, x), mpx(kGpuRows, x), mpx(kGpuUpload, x), mpx(kGpuDownload, x));
+      line += fmt::format(", GPU kernels {} (blocked columns {}, 8 loads ahead {}; the row pass alone {}; upload {}, download {})",
+                          mpx(kGpuKernels, x), mpx(kGpuBlocked, x), mpx(kGpuBatched, x), mpx(kGpuRows, x), mpx(kGpuUpload, x),
+                          mpx(kGpuDownload, x));
     ctx.result.headlines.push_back({fmt::format("building a table of {:.0f} Mpixel (Mpixel/s)", x / 1e6), line});
   }
   for (const double k : {3.0, 63.0})
@@ -400,7 +406,7 @@ void run(dp::LabContext& ctx) {
   std::vector<std::string> table_series = {"table: serial", kSimdName};
   for (const int tc : thread_counts) table_series.push_back(fmt::format("table: scan then propagate, {} thread{}", tc, tc > 1 ? "s" : ""));
   table_series.push_back("table: OpenCV cv::integral");
-  if (gpu.available()) table_series.insert(table_series.end(), {kGpuKernels, kGpuBlocked, kGpuRows, kGpuUpload, kGpuDownload});
+  if (gpu.available()) table_series.insert(table_series.end(), {kGpuKernels, kGpuBlocked, kGpuBatched, kGpuRows, kGpuUpload, kGpuDownload});
   ctx.result.plots.push_back(dp::PlotSpec{.name = "table", .title = "building a summed-area table (u8 -> uint32)",
                                           .xlabel = "image pixels", .ylabel = "Mpixel/s (pixels / time)",
                                           .y = dp::PlotSpec::Y::throughput, .logx = true, .logy = false,

@@ -5,7 +5,8 @@
 //   per_column  columns.comp: one thread per column runs down it, adding each value to the one
 //               above (height dependent steps per thread, W + 1 threads)
 //   blocked     columns_blocked.comp: segments of about sqrt(H) rows scanned in parallel, their
-//               totals scanned per column, then added below (three dispatches, ~2 sqrt(H) steps)
+//               totals scanned per column, then added below (three dispatches, ~3 sqrt(H) steps)
+//   blocked_batched  the same, each thread loading 8 rows before it adds and stores them
 // Same layout and arithmetic as integral_images.hpp's Table: (W + 1) x (H + 1) uint32, row 0 and
 // column 0 zeros, sums modulo 2^32. Compiled only where the build has the Vulkan layer
 // (DP_HAVE_GPU); without it the lab skips its GPU variants with a note.
@@ -31,7 +32,7 @@
 
 namespace dp::integral {
 
-enum class ColumnScan { per_column, blocked };
+enum class ColumnScan { per_column, blocked, blocked_batched };
 
 // Rows per segment of the blocked column scan: the power of two nearest above sqrt(height), so
 // a thread's dependent steps (segment_rows in phases 0 and 2, height / segment_rows in phase 1)
@@ -48,7 +49,7 @@ class GpuSat {
     std::uint32_t width, height;
   };
   struct BlockedPush {
-    std::uint32_t width, height, segment_rows, phase;
+    std::uint32_t width, height, segment_rows, phase, batch;
   };
 
   // The device's side of one table: the image bytes (rounded up to whole words), the sums, and
@@ -92,7 +93,7 @@ class GpuSat {
     for (const std::uint32_t phase : {0u, 1u, 2u}) {
       if (phase > 0) seq.barrier();
       seq.dispatch(blocked_, {b.table, b.totals}, {column_groups, phase == 1 ? 1u : segments},
-                   BlockedPush{push.width, push.height, rows, phase});
+                   BlockedPush{push.width, push.height, rows, phase, scan == ColumnScan::blocked_batched ? 8u : 1u});
     }
   }
 
