@@ -18,6 +18,18 @@ namespace dp::app {
 
 std::string to_string(Layout layout) { return layout == Layout::aos ? "aos" : "soa"; }
 
+#if defined(DP_HAVE_TBB)
+struct Particles::Workers {
+  explicit Workers(int n) : threads(n), arena(n) {}
+  int threads;
+  tbb::task_arena arena;
+};
+#else
+struct Particles::Workers {};
+#endif
+
+void Particles::WorkersDeleter::operator()(Workers* w) const { delete w; }
+
 Particles::Particles(std::size_t n, Layout layout, std::uint64_t seed) : n_(n), layout_(layout) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> pos(-0.9f, 0.9f);
@@ -83,8 +95,8 @@ void Particles::step(float dt, int threads) {
 #if defined(DP_HAVE_TBB)
   // TBB's workers sleep between frames (a spinning team would keep a core busy while the
   // frame waits for vsync); an arena of `threads` caps how many take part.
-  tbb::task_arena arena(threads);
-  arena.execute([&] { tbb::parallel_for(0, threads, [&](int t) { share(t); }); });
+  if (!workers_ || workers_->threads != threads) workers_.reset(new Workers(threads));
+  workers_->arena.execute([&] { tbb::parallel_for(0, threads, [&](int t) { share(t); }); });
 #else
   dp::run_together(threads, share);
 #endif

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -66,10 +67,19 @@ class Particles {
  private:
   void step_range(std::size_t begin, std::size_t end, float dt);
 
+  // The threads that share a step: with TBB, an arena of `threads` workers, made on the first
+  // threaded step and kept until the count changes (making one costs tens of microseconds, which
+  // a frame should not pay every time).
+  struct Workers;
+  struct WorkersDeleter {
+    void operator()(Workers* w) const;
+  };
+
   std::size_t n_;
   Layout layout_;
   std::vector<Particle> aos_;             // Layout::aos
   std::vector<float> x_, y_, vx_, vy_;    // Layout::soa
+  std::unique_ptr<Workers, WorkersDeleter> workers_;
 };
 
 }  // namespace dp::app
