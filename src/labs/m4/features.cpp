@@ -144,15 +144,7 @@ void run(dp::LabContext& ctx) {
   ctx.result.notes.push_back(fmt::format("Harris: Sobel 3 x 3, block {0} x {0}, k = {1}, replicate border; corners: 3 x 3 non-maximum "
                                          "suppression, R > {2} x max R, the strongest {3}. SIMD: {4} lanes of {5}.",
                                          block, kHarrisK, kThreshold, max_corners, ft::kLanes, dp::tensor::simd::kName));
-#if defined(DP_HAVE_OPENCV)
-  cv::setNumThreads(threads);
-  ctx.result.notes.push_back(fmt::format("Peer: OpenCV {} cv::cornerHarris and cv::pyrDown with cv::setNumThreads({}) (parallel framework "
-                                         "'{}'), optimized code {}; our NMS on its response.", CV_VERSION, threads,
-                                         dp::image::opencv_parallel_framework(), cv::useOptimized() ? "on" : "off"));
-#else
-  ctx.result.notes.push_back("OpenCV was not found when this was built (Debian: apt install libopencv-dev, then configure "
-                             "again): the peer is left out.");
-#endif
+  ctx.result.notes.push_back(dp::image::use_opencv_peer(threads, "cv::cornerHarris and cv::pyrDown; our NMS on its response"));
   if (dp::kSanitized) ctx.result.notes.push_back("Sanitizer build: the times mean nothing here, only the checks do.");
   Bench bench{ctx, max_corners, {}, 0};
 

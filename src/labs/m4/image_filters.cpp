@@ -147,15 +147,7 @@ void run(dp::LabContext& ctx) {
   ctx.result.notes.push_back(fmt::format("Ours: separable SIMD on {} thread{} (row bands; {} lanes of {}); naive 2D, separable, "
                                          "running sums and Sobel on one thread.", threads, threads > 1 ? "s" : "",
                                          f::kLanes, dp::tensor::simd::kName));
-#if defined(DP_HAVE_OPENCV)
-  cv::setNumThreads(threads);
-  ctx.result.notes.push_back(fmt::format("Peer: OpenCV {} with cv::setNumThreads({}) (it reports {} thread{}, parallel framework '{}'), "
-                                         "optimized code {}.", CV_VERSION, threads, cv::getNumThreads(), cv::getNumThreads() > 1 ? "s" : "",
-                                         dp::image::opencv_parallel_framework(), cv::useOptimized() ? "on" : "off"));
-#else
-  ctx.result.notes.push_back("OpenCV was not found when this was built (Debian: apt install libopencv-dev, then configure "
-                             "again): the peer is left out.");
-#endif
+  ctx.result.notes.push_back(dp::image::use_opencv_peer(threads, "cv::GaussianBlur, cv::blur, cv::Sobel"));
   if (dp::kSanitized) ctx.result.notes.push_back("Sanitizer build: the times mean nothing here, only the checks do.");
 
   Bench bench{ctx, threads, {}, 0};

@@ -15,6 +15,7 @@
 //   to_float()      u8 -> float in [0, 1] (value / 255)
 //   describe()      "astronaut.png, 2048 x 2048 RGB (tiled 4 x 4)"
 //   opencv_parallel_framework()  what OpenCV runs its threads on (where OpenCV is built in)
+//   use_opencv_peer()  cv::setNumThreads for a lab's peer, and the note that says what ran
 #pragma once
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -119,5 +121,22 @@ inline std::string opencv_parallel_framework() {
   return "not stated";
 }
 #endif
+
+// Gives OpenCV `threads` threads for a lab's peer (cv::setNumThreads) and returns the note that
+// says so: its version, what the lab times of it, the threads it reports, its parallel framework,
+// whether its optimized code is on. In a build without OpenCV: the note that the peer is left out.
+inline std::string use_opencv_peer(int threads, std::string_view timed) {
+#if defined(DP_HAVE_OPENCV)
+  cv::setNumThreads(threads);
+  const int reported = cv::getNumThreads();
+  return fmt::format("Peer: OpenCV {} ({}) with cv::setNumThreads({}): it reports {} thread{}, parallel framework '{}', "
+                     "optimized code {}.", CV_VERSION, timed, threads, reported, reported == 1 ? "" : "s",
+                     opencv_parallel_framework(), cv::useOptimized() ? "on" : "off");
+#else
+  (void)threads, (void)timed;
+  return "OpenCV was not found when this was built (Debian: apt install libopencv-dev, then configure again): the peer is "
+         "left out.";
+#endif
+}
 
 }  // namespace dp::image

@@ -273,14 +273,7 @@ void run(dp::LabContext& ctx) {
   const U8 photo = dp::image::load_photo("camera.png");
   ctx.result.notes.push_back(fmt::format("Image: camera.png ({} x {} grey u8) from {}, tiled.", photo.width, photo.height,
                                          dp::image::kPhotoDir.string()));
-#if defined(DP_HAVE_OPENCV)
-  cv::setNumThreads(threads);
-  ctx.result.notes.push_back(fmt::format("Peer: OpenCV {} with cv::setNumThreads({}) (parallel framework '{}').",
-                                         CV_VERSION, threads, dp::image::opencv_parallel_framework()));
-#else
-  ctx.result.notes.push_back("OpenCV was not found when this was built (Debian: apt install libopencv-dev, then configure "
-                             "again): the peer is left out.");
-#endif
+  ctx.result.notes.push_back(dp::image::use_opencv_peer(threads, "cv::integral, cv::boxFilter"));
   if (dp::kSanitized) ctx.result.notes.push_back("Sanitizer build: the times mean nothing here, only the checks do.");
   Bench bench{ctx, {}, 0};
   GpuPart gpu(ctx);
