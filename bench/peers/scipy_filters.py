@@ -11,25 +11,13 @@ scipy runs its float32 loop), each --repeats times on one thread, median reporte
 first --check outputs of each to out_fir_<L>.f32 / out_iir_<order>.f32 for the lab to check
 against its double references, and prints one JSON object last:
     {"scipy": version, "fir_s": {"<L>": median seconds}, "iir_s": {"<order>": median seconds}}
-or {"skipped": why} where scipy cannot be imported.
+or {"skipped": why} where numpy or scipy cannot be imported (peer_common.py).
 """
 import argparse
 import json
 import os
-import statistics
-import time
 
-import numpy as np
-
-
-def median_seconds(work, repeats):
-    times = []
-    result = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+from peer_common import import_or_skip, median_seconds
 
 
 def main():
@@ -40,12 +28,7 @@ def main():
     parser.add_argument("--check", type=int, default=12000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    try:
-        import scipy
-        from scipy import signal
-    except ImportError as e:
-        print(json.dumps({"skipped": f"scipy cannot be imported ({e}); Debian: apt install python3-scipy"}))
-        return
+    np, scipy, signal = import_or_skip("numpy", "scipy", "scipy.signal")
     x = np.fromfile(os.path.join(args.dir, "signal.f32"), dtype=np.float32)
     n = len(x)
     fir_s, iir_s = {}, {}

@@ -10,25 +10,13 @@ our variants run). Each is repeated --repeats times; the median is reported. It 
 indices of the last query run to --dir/indices_k<k>.i64 (m x k int64, nearest first) for the lab
 to check against brute force, and prints one JSON object last:
     {"scipy": version, "build_s": median seconds, "query_s": {"1": median seconds for all m, ...}}
-or {"skipped": why} where scipy cannot be imported.
+or {"skipped": why} where numpy or scipy cannot be imported (peer_common.py).
 """
 import argparse
 import json
 import os
-import statistics
-import time
 
-import numpy as np
-
-
-def median_seconds(work, repeats):
-    times = []
-    result = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+from peer_common import import_or_skip, median_seconds
 
 
 def main():
@@ -38,12 +26,8 @@ def main():
     parser.add_argument("--ks", default="1,8")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    try:
-        import scipy
-        from scipy.spatial import cKDTree
-    except ImportError as e:
-        print(json.dumps({"skipped": f"scipy cannot be imported ({e}); Debian: apt install python3-scipy"}))
-        return
+    np, scipy, spatial = import_or_skip("numpy", "scipy", "scipy.spatial")
+    cKDTree = spatial.cKDTree
     points = np.fromfile(os.path.join(args.dir, "points.f32"), dtype=np.float32).reshape(-1, 3)
     queries = np.fromfile(os.path.join(args.dir, "queries.f32"), dtype=np.float32).reshape(-1, 3)
     # cKDTree computes in float64: it converts the points once, at build (part of its build time).

@@ -12,34 +12,13 @@ enough times to last --min-seconds, --repeats repetitions, the median per call i
 scipy's SpMV runs on one thread. It writes the last y to <stem>.y.f32 for the lab to check, and
 prints one JSON object last:
     {"scipy": version, "numpy": version, "seconds": {"m0": median seconds per product, ...}}
-or {"skipped": why} where scipy cannot be imported.
+or {"skipped": why} where numpy or scipy cannot be imported (peer_common.py).
 """
 import argparse
 import json
 import os
-import statistics
-import time
 
-import numpy as np
-
-
-def seconds_per_call(work, repeats, min_seconds):
-    calls = 1
-    while True:  # calibrate: enough calls per repetition to last min_seconds
-        start = time.perf_counter()
-        for _ in range(calls):
-            result = work()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds or calls >= 1 << 20:
-            break
-        calls *= 2 if elapsed <= 0 else max(2, min(16, int(min_seconds / elapsed) + 1))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            result = work()
-        times.append((time.perf_counter() - start) / calls)
-    return statistics.median(times), result
+from peer_common import import_or_skip, seconds_per_call
 
 
 def main():
@@ -48,12 +27,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--min-seconds", type=float, default=0.01)
     args = parser.parse_args()
-    try:
-        import scipy
-        import scipy.sparse
-    except ImportError as e:
-        print(json.dumps({"skipped": f"scipy cannot be imported ({e}); Debian: apt install python3-scipy"}))
-        return
+    np, scipy, sparse = import_or_skip("numpy", "scipy", "scipy.sparse")
     with open(os.path.join(args.dir, "matrices.json")) as f:
         manifest = json.load(f)
     seconds = {}
@@ -63,7 +37,7 @@ def main():
         col = np.fromfile(path(".col.u32"), dtype=np.uint32).astype(np.int32)
         val = np.fromfile(path(".val.f32"), dtype=np.float32)
         x = np.fromfile(path(".x.f32"), dtype=np.float32)
-        a = scipy.sparse.csr_matrix((val, col, row_ptr), shape=(m["rows"], m["cols"]))
+        a = sparse.csr_matrix((val, col, row_ptr), shape=(m["rows"], m["cols"]))
         assert a.nnz == m["nnz"] and a.dtype == np.float32, (a.nnz, a.dtype)
         seconds[m["stem"]], y = seconds_per_call(lambda: a @ x, args.repeats, args.min_seconds)
         np.asarray(y, dtype=np.float32).tofile(path(".y.f32"))
