@@ -71,8 +71,9 @@ TEST_P(LabQuickRun, AllChecksPass) {
     // directory: a headline that names an existing file must name one under --out.
     for (const auto& h : outcome.result.headlines) {
       const std::filesystem::path named(h.value);
-      if (named.is_absolute() && std::filesystem::exists(named))
+      if (named.is_absolute() && std::filesystem::exists(named)) {
         EXPECT_EQ(named.parent_path(), std::filesystem::absolute(dir.path()).lexically_normal()) << h.name << ": " << h.value;
+      }
     }
     // Every plot's axes say their units (issue 12: graph-modes' "time per pass" had none).
     for (const auto& plot : outcome.result.plots)
