@@ -114,7 +114,7 @@ TEST(IntegralImages, BlockedColumnSegmentsAreNearTheSquareRootOfTheHeight) {
 
 // The GPU's table equals the serial one exactly, on random images whose rows are shorter than,
 // equal to and longer than a workgroup's 256-pixel chunk, and on a white image whose sums wrap.
-// Both column scans; the blocked one's segments (a power of two near sqrt(height) rows) leave a
+// Every column scan; the blocked ones' segments (a power of two near sqrt(height) rows) leave a
 // short last segment at heights 3, 5, 7, 33 and 300 (300: segments of 32 rows, 8 loaded ahead
 // four times, then 4 more), and one segment at heights 1 and 2.
 TEST(IntegralImages, GpuTwoPassMatchesSerial) {
@@ -130,14 +130,14 @@ TEST(IntegralImages, GpuTwoPassMatchesSerial) {
     const auto img = random_image(w, h, rng);
     Table t(w, h);
     in::sat_serial(img, t);
-    for (const auto scan : {in::ColumnScan::per_column, in::ColumnScan::blocked, in::ColumnScan::blocked_batched})
-      EXPECT_EQ(sat.build(img, scan).s, t.s) << w << "x" << h << ", column scan " << static_cast<int>(scan);
+    for (const auto scan : in::kColumnScans)
+      EXPECT_EQ(sat.build(img, scan).s, t.s) << w << "x" << h << ", " << in::column_scan_name(scan);
   }
   Image<std::uint8_t> white(16500, 1025, 1);  // 255 * 16500 * 1025 = 4.3e9 > 2^32: the last sums wrap
   std::fill(white.data.begin(), white.data.end(), 255);
   Table t(white.width, white.height);
   in::sat_serial(white, t);
-  for (const auto scan : {in::ColumnScan::per_column, in::ColumnScan::blocked, in::ColumnScan::blocked_batched})
+  for (const auto scan : in::kColumnScans)
     EXPECT_EQ(sat.build(white, scan).s, t.s) << "wrapping modulo 2^32 as the CPU";
   const auto c = dp::gpu::validation_check(*device);
   EXPECT_TRUE(c.passed) << c.detail;

@@ -35,7 +35,6 @@
 //   dontpanic run integral-images --quick      tables up to 1024 x 1024, box filters at 512 x 512
 //   --param threads=2 --param scale=2
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -171,10 +170,8 @@ struct GpuPart {
   std::unique_ptr<dp::integral::GpuSat> sat;
 
   using Scan = dp::integral::ColumnScan;
-  static constexpr std::array kScans{Scan::per_column, Scan::blocked, Scan::blocked_batched};
-  static const char* name(Scan s) {
-    return s == Scan::per_column ? "a thread per column" : s == Scan::blocked ? "blocked columns" : "blocked columns, 8 loads ahead";
-  }
+  static constexpr const auto& kScans = dp::integral::kColumnScans;
+  static const char* name(Scan s) { return dp::integral::column_scan_name(s); }
   static const std::string& series(Scan s) { return s == Scan::per_column ? kGpuKernels : s == Scan::blocked ? kGpuBlocked : kGpuBatched; }
 
   explicit GpuPart(dp::LabContext& ctx) {

@@ -1,7 +1,7 @@
 // integral_images_gpu.hpp — the summed-area table on a GPU (Vulkan, src/gpu), in two passes
 // (shaders/scan/): rows.comp scans every row (one workgroup per row: a subgroup scan inside each
 // 256-pixel chunk, shared memory between subgroups, a carry from chunk to chunk), then the
-// columns, one of two ways (ColumnScan):
+// columns, one of three ways (ColumnScan; kColumnScans lists them, column_scan_name() names them):
 //   per_column  columns.comp: one thread per column runs down it, adding each value to the one
 //               above (height dependent steps per thread, W + 1 threads)
 //   blocked     columns_blocked.comp: segments of about sqrt(H) rows scanned in parallel, their
@@ -19,6 +19,7 @@
 #if defined(DP_HAVE_GPU)
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -33,10 +34,15 @@
 namespace dp::integral {
 
 enum class ColumnScan { per_column, blocked, blocked_batched };
+inline constexpr std::array kColumnScans{ColumnScan::per_column, ColumnScan::blocked, ColumnScan::blocked_batched};
+
+inline const char* column_scan_name(ColumnScan s) {
+  return s == ColumnScan::per_column ? "a thread per column" : s == ColumnScan::blocked ? "blocked columns" : "blocked columns, 8 loads ahead";
+}
 
 // Rows per segment of the blocked column scan: the power of two nearest above sqrt(height), so
 // a thread's dependent steps (segment_rows in phases 0 and 2, height / segment_rows in phase 1)
-// stay near 2 sqrt(height).
+// stay near 3 sqrt(height).
 inline std::uint32_t segment_rows_for(int height) {
   std::uint32_t s = 1;
   while (static_cast<std::uint64_t>(s) * s < static_cast<std::uint64_t>(height)) s *= 2;
@@ -93,7 +99,7 @@ class GpuSat {
     for (const std::uint32_t phase : {0u, 1u, 2u}) {
       if (phase > 0) seq.barrier();
       seq.dispatch(blocked_, {b.table, b.totals}, {column_groups, phase == 1 ? 1u : segments},
-                   BlockedPush{push.width, push.height, rows, phase, scan == ColumnScan::blocked_batched ? 8u : 1u});
+                   BlockedPush{push.width, push.height, rows, phase, scan == ColumnScan::blocked_batched ? kLoadsAhead : 1u});
     }
   }
 
@@ -115,6 +121,7 @@ class GpuSat {
   }
 
   static constexpr std::uint32_t kMaxGroups = 65535;  // every Vulkan device launches this many in x
+  static constexpr std::uint32_t kLoadsAhead = 8;     // blocked_batched: columns_blocked.comp's kBatch
 
  private:
   dp::gpu::Device& device_;
